@@ -1,0 +1,3 @@
+from thinklab.cli.main import main
+
+main()

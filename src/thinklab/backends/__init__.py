@@ -1,0 +1,57 @@
+"""Generation engines behind one interface (`base.Backend`): HF, vLLM (optional) and OpenAI-compatible HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from thinklab.backends.base import Backend, BackendError, Completion, SamplingParams
+
+BACKENDS = ("hf", "vllm", "openai")
+
+
+def parse_kv(spec: str | None) -> dict[str, Any]:
+    """`k=v,k=v` → dict with ints, floats and booleans converted (the anchors' `--backend-args`)."""
+    out: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in (spec or "").split(","))):
+        key, sep, raw = part.partition("=")
+        if not sep or not key.strip():
+            raise BackendError(f"malformed backend argument {part!r}: expected key=value")
+        value: Any = raw.strip()
+        if value.lower() in ("true", "false"):
+            value = value.lower() == "true"
+        else:
+            for cast in (int, float):
+                try:
+                    value = cast(value)
+                    break
+                except ValueError:
+                    continue
+        out[key.strip()] = value
+    return out
+
+
+def load_backend(name: str, model: str, **kwargs: Any) -> Backend:
+    """Construct a backend by name; engine imports happen here, so unused engines are never imported."""
+    try:
+        return _construct(name, model, **kwargs)
+    except TypeError as exc:  # an unknown --backend-args key
+        raise BackendError(f"bad argument for the {name} backend: {exc}") from None
+
+
+def _construct(name: str, model: str, **kwargs: Any) -> Backend:
+    if name == "hf":
+        from thinklab.backends.hf import HFBackend
+
+        return HFBackend(model, **kwargs)
+    if name == "vllm":
+        from thinklab.backends.vllm import VLLMBackend
+
+        return VLLMBackend(model, **kwargs)
+    if name == "openai":
+        from thinklab.backends.openai import OpenAIBackend
+
+        return OpenAIBackend(model, **kwargs)
+    raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+
+
+__all__ = ["BACKENDS", "Backend", "BackendError", "Completion", "SamplingParams", "load_backend", "parse_kv"]

@@ -1,0 +1,56 @@
+"""`thinklab grade GOLD PRED`: check one answer by hand, with the same grader every evaluation uses.
+
+Useful when a score looks wrong: paste the gold answer and the model's answer (or its whole response
+with ``--extract``) and see what the grader decides and why. Exits 0 whether or not they are equal, so
+it can be used in shell loops; the verdict is on stdout.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def grade_command(
+    gold: Annotated[str, typer.Argument(help="The reference answer, e.g. '\\frac12'.")],
+    pred: Annotated[str, typer.Argument(help="The predicted answer, or a whole response with --extract.")],
+    extract: Annotated[
+        bool,
+        typer.Option(
+            "--extract/--no-extract",
+            help="Extract the answer from PRED first (strip thinking, last \\boxed{}, Final: line, ...).",
+        ),
+    ] = False,
+    last_number: Annotated[
+        bool,
+        typer.Option("--last-number", help="With extraction, fall back to the last number (GSM8K style)."),
+    ] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds before giving up (counts as not equal).")] = 5.0,
+) -> None:
+    """Print 'equal' or 'not equal' for GOLD vs PRED (and the extracted answer with --extract)."""
+    from thinklab.grading import compare, extract_answer, split_thinking
+
+    candidate: str | None = pred
+    if extract or last_number:
+        if split_thinking(pred).answer is None:
+            typer.echo("not equal")
+            typer.echo("extracted: (none: the thinking block never closed)")
+            return
+        candidate = extract_answer(pred, last_number=last_number)
+    equal, reason = compare(gold, candidate, timeout=timeout) if candidate is not None else (False, "no_answer")
+    verdict = "equal" if equal else "not equal"
+    if not equal and reason not in ("not_equivalent", "no_answer"):
+        verdict += f" ({reason})"
+    typer.echo(verdict)
+    if extract or last_number:
+        typer.echo(f"extracted: {candidate if candidate is not None else '(none)'}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `grade` command to the main app."""
+    app.command(
+        "grade",
+        help="Check whether PRED is mathematically equivalent to GOLD (the grader used by evaluations).",
+        no_args_is_help=True,
+    )(grade_command)

@@ -1,0 +1,62 @@
+"""`thinklab tiny ...`: train the embedded tiny model, and measure what its traces contain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    tiny = typer.Typer(help="The embedded tiny reasoning model and its arith task.", no_args_is_help=True)
+    app.add_typer(tiny, name="tiny")
+
+    @tiny.command("train")
+    def train_cmd(
+        out: Path = typer.Option(Path("runs/tiny"), help="Output model directory."),
+        steps: int = typer.Option(3600, help="Optimizer steps."),
+        batch_size: int = typer.Option(16, help="Sequences per step."),
+        learning_rate: float = typer.Option(1e-3, help="Peak learning rate (cosine schedule)."),
+        style: str = typer.Option("verbose", help="Trace style to train on: verbose | concise."),
+        seed: int = typer.Option(0, help="Seed for data, tokenizer and init."),
+        threads: int | None = typer.Option(None, help="torch threads (default: all cores)."),
+        install: bool = typer.Option(False, help="Also copy the result over the shipped checkpoint."),
+    ) -> None:
+        """Train the tiny model from scratch with TRL's SFTTrainer (the shipped one: defaults, ~40 min on 2 cores)."""
+        from thinklab.tiny.train import TinyTrainConfig, train_tiny
+
+        cfg = TinyTrainConfig(
+            out_dir=str(out),
+            steps=steps,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            examples=steps * batch_size,
+            style=style,
+            seed=seed,
+            threads=threads,
+        )
+        path = train_tiny(cfg)
+        typer.echo(f"saved {path}")
+        if install:
+            from thinklab.tiny.model import install_checkpoint
+
+            typer.echo(f"installed into {install_checkpoint(path)}")
+
+    @tiny.command("redundancy")
+    def redundancy_cmd(
+        model: str = typer.Option("tiny", help="Model to feed the traces back to."),
+        limit: int = typer.Option(400, help="Test problems to use."),
+    ) -> None:
+        """Feed gold verbose traces back as thinking, whole and with redundant lines removed; report accuracy."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from thinklab.tiny.analysis import redundancy_check
+
+        rows = redundancy_check(model, limit)
+        table = Table(title="answer accuracy when the given thinking is fed back")
+        for c in ("thinking given", "mean thinking tokens", "accuracy %"):
+            table.add_column(c, justify="right")
+        for name, tokens, acc in rows:
+            table.add_row(name, f"{tokens:.1f}", f"{100 * acc:.1f}")
+        Console().print(table)

@@ -1,0 +1,102 @@
+"""The Rich table printed after an eval, and `thinklab score RUN_DIR` (re-grade without generating)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def summary_table(summary: dict, title: str | None = None) -> Table:
+    table = Table(title=title or f"{summary['model']} on {summary['task']}")
+    cols = ["budget", "acc %", "± se", "tokens", "think tok", "trunc %", "think %", "format %", "ACU"]
+    extra = sorted(
+        {
+            k
+            for m in summary["budgets"].values()
+            for k in m
+            if k.startswith(("pass@", "maj@")) and k != "pass@1"
+        }
+    )
+    for c in cols + extra:
+        table.add_column(c, justify="right")
+    for budget, m in summary["budgets"].items():
+        if not m:
+            continue
+        row = [
+            budget,
+            f"{100 * m['accuracy']:.1f}",
+            f"{100 * m['accuracy_stderr']:.1f}",
+            f"{m['mean_tokens']:.1f}",
+            f"{m['mean_thinking_tokens']:.1f}",
+            f"{100 * m['truncation_rate']:.1f}",
+            f"{100 * m['think_rate']:.1f}",
+            f"{100 * m['format_pass']:.1f}",
+            f"{m['acu']:.3f}",
+        ]
+        row += [f"{100 * m[k]:.1f}" if k in m else "" for k in extra]
+        table.add_row(*row)
+    return table
+
+
+def level_table(summary: dict, budget: str) -> Table | None:
+    m = summary["budgets"].get(budget) or {}
+    if "by_level" not in m:
+        return None
+    table = Table(title=f"by difficulty level (budget {budget})")
+    for c in ("level", "problems", "acc %", "tokens", "think %"):
+        table.add_column(c, justify="right")
+    for level, v in m["by_level"].items():
+        table.add_row(
+            level,
+            str(v["problems"]),
+            f"{100 * v['accuracy']:.1f}",
+            f"{v['mean_tokens']:.1f}",
+            f"{100 * v['think_rate']:.0f}",
+        )
+    return table
+
+
+def print_summary(summary: dict, console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(summary_table(summary))
+    last = list(summary["budgets"])[-1]
+    lt = level_table(summary, last)
+    if lt is not None:
+        console.print(lt)
+
+
+def rescore(run_dir: Path) -> dict[str, Any]:
+    """Re-grade every sample of a run with the current grader and rewrite samples and summary."""
+    import json
+
+    from thinklab.eval import rundir
+    from thinklab.eval.runner import EvalConfig, build_summary, grade_record, task_graders
+    from thinklab.tasks.registry import get_task
+
+    run_dir = Path(run_dir)
+    summary_path = run_dir / rundir.SUMMARY
+    config_path = run_dir / rundir.CONFIG
+    if not config_path.is_file():
+        from thinklab.errors import ThinklabError
+
+        raise ThinklabError(f"{run_dir} is not a thinklab run directory (no {rundir.CONFIG})")
+    stored = json.loads(config_path.read_text())["config"]
+    old = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    cfg = EvalConfig(**{**stored, "budgets": tuple(old.get("config", stored)["budgets"])})
+    task = get_task(cfg.task)
+    extract, grade = task_graders(task)
+    prefill = old.get("prefill", "")
+    records = rundir.load_samples(run_dir)
+    changed = 0
+    for r in records:
+        before = r.get("correct")
+        grade_record(r, task, prefill, extract, grade)
+        changed += before != r["correct"]
+    rundir.rewrite_samples(run_dir, records)
+    summary = build_summary(cfg, records, old.get("num_parameters"), prefill, old.get("seconds", 0.0))
+    rundir.write_json(summary_path, summary)
+    summary["rescored_changed"] = changed
+    return summary

@@ -1,0 +1,253 @@
+"""`thinklab eval`: one model, one task, a sweep of token budgets, one run directory.
+
+Flow: task problems → prompts (chat template + thinking mode) → budgeted generation in chunks →
+grading → `samples.jsonl` (appended per chunk) → metrics per budget → `summary.json`, table, plot.
+
+Resume: the work is a fixed list of chunks (per budget, `chunk_size` problems, each with its own
+seed derived from the run seed, the budget and the chunk index). A chunk whose samples are all on
+disk is skipped; a partly written chunk is generated again in full (same prompts, same seed, so the
+same outputs) and only its missing samples are written. So a killed run, started again, ends with
+exactly the samples and summary of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from thinklab.backends import SamplingParams, load_backend, parse_kv
+from thinklab.backends.forcing import BUDGET_MODES, BudgetConfig, generate_budgeted
+from thinklab.data.problem import Problem
+from thinklab.errors import ThinklabError
+from thinklab.eval import metrics, rundir
+from thinklab.prompting.modes import PROMPT_MODES, ChatPrompt, prompt_for
+from thinklab.tasks.registry import Task, get_task
+
+
+@dataclass
+class EvalConfig:
+    model: str = "tiny"
+    task: str = "arith"
+    budgets: tuple[int, ...] = (64, 128, 256)
+    n: int = 1
+    sampling: str = ""
+    prompt_mode: str = "standard"
+    budget_mode: str = "cap"
+    answer_tokens: int = 32
+    extend: int = 0
+    extend_str: str = "Wait"
+    backend: str = "hf"
+    backend_args: str = ""
+    limit: int | None = None
+    seed: int = 0
+    out: str = "runs"
+    data_dir: str | None = None
+    system_prompt: str | None = None
+    chunk_size: int = 256
+    overwrite: bool = False
+    trust_remote_code: bool = False
+
+    def identity(self) -> dict[str, Any]:
+        """Settings that change results (and so name the run dir). Budgets and limit are left out:
+        samples are keyed by budget and problem, so widening a sweep reuses what is already done."""
+        skip = {"budgets", "limit", "out", "overwrite"}
+        return {k: v for k, v in asdict(self).items() if k not in skip}
+
+
+@dataclass
+class EvalResult:
+    run_dir: Path
+    summary: dict
+    records: list[dict] = field(repr=False, default_factory=list)
+
+
+def _chunk_seed(seed: int, budget: int, chunk: int) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}/{budget}/{chunk}".encode()).digest()[:4], "big")
+
+
+def sample_key(budget: int, problem_id: str, sample: int) -> str:
+    return f"{budget}/{problem_id}/{sample}"
+
+
+def grade_record(
+    record: dict,
+    task: Task,
+    prefill: str,
+    extract: Callable[[str], str | None],
+    grade: Callable[[str, str], bool],
+) -> dict:
+    """Fill `pred`, `correct`, `think`, `format_ok` of a record from its response (used by eval and score)."""
+    from thinklab.grading.format import detect_thinking
+
+    response = record["response"]
+    full = prefill + response
+    pred = extract(full)
+    record["pred"] = pred
+    record["correct"] = bool(pred is not None and grade(record["gold"], pred))
+    record["think"] = detect_thinking(full)
+    # Format pass: the thinking block (if any) closed and an answer could be extracted.
+    record["format_ok"] = pred is not None
+    return record
+
+
+def task_graders(task: Task) -> tuple[Callable[[str], str | None], Callable[[str, str], bool]]:
+    from thinklab.grading import extract_answer, is_equivalent
+
+    return task.extract or extract_answer, task.grade or is_equivalent
+
+
+def run_eval(cfg: EvalConfig, backend: Any = None, console: Any = None) -> EvalResult:
+    """Run (or resume) an evaluation and return its run dir and summary."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = console or Console(stderr=True)
+    if cfg.prompt_mode not in PROMPT_MODES:
+        raise ThinklabError(
+            f"unknown --prompt-mode {cfg.prompt_mode!r}; choose one of {', '.join(PROMPT_MODES)}"
+        )
+    task = get_task(cfg.task)
+    params = SamplingParams.parse(cfg.sampling, n=cfg.n, seed=cfg.seed)
+    budget_cfg = BudgetConfig(
+        mode=cfg.budget_mode, answer_tokens=cfg.answer_tokens, extend=cfg.extend, extend_str=cfg.extend_str
+    )
+    if cfg.budget_mode not in BUDGET_MODES:
+        raise ThinklabError(
+            f"unknown --budget-mode {cfg.budget_mode!r}; choose one of {', '.join(BUDGET_MODES)}"
+        )
+    if not cfg.budgets or min(cfg.budgets) < 1:
+        raise ThinklabError(f"--budgets must be positive token counts, got {cfg.budgets}")
+    problems = task.problems(Path(cfg.data_dir) if cfg.data_dir else None, limit=cfg.limit)
+    run_dir = rundir.run_dir_for(cfg.out, cfg.model, cfg.task, cfg.identity())
+    rundir.prepare(run_dir, {"identity": cfg.identity(), "config": asdict(cfg)}, cfg.overwrite)
+
+    done = {r["key"]: r for r in rundir.load_samples(run_dir)}
+    plan = _plan(problems, cfg)
+    todo = [
+        (b, k, chunk)
+        for b, k, chunk in plan
+        if any(sample_key(b, p.id, s) not in done for p in chunk for s in range(cfg.n))
+    ]
+    if todo and backend is None:
+        extra = parse_kv(cfg.backend_args)
+        if cfg.trust_remote_code:
+            extra["trust_remote_code"] = True
+        backend = load_backend(cfg.backend, cfg.model, **extra)
+    extract, grade = task_graders(task)
+    prefill = (
+        backend.modes.prefix(cfg.prompt_mode) if backend is not None and hasattr(backend, "modes") else ""
+    )
+
+    started = time.time()
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not todo,
+    ) as progress:
+        bar = progress.add_task(
+            f"eval {cfg.model} on {cfg.task}", total=sum(len(c) * cfg.n for _, _, c in plan)
+        )
+        progress.advance(
+            bar, sum(1 for b, _, c in plan for p in c for s in range(cfg.n) if sample_key(b, p.id, s) in done)
+        )
+        for budget, index, chunk in todo:
+            prompts = [prompt_for(backend, task.render(p), cfg.prompt_mode, cfg.system_prompt) for p in chunk]
+            outs = generate_budgeted(
+                backend, prompts, params.with_(seed=_chunk_seed(cfg.seed, budget, index)), budget, budget_cfg
+            )
+            fresh = []
+            for p, prompt, row in zip(chunk, prompts, outs, strict=True):
+                for s, r in enumerate(row):
+                    key = sample_key(budget, p.id, s)
+                    if key in done:
+                        continue
+                    record = {
+                        "key": key,
+                        "id": p.id,
+                        "sample": s,
+                        "budget": budget,
+                        "prompt": prompt.to_messages() if isinstance(prompt, ChatPrompt) else prompt,
+                        "response": r.text,
+                        "gold": p.answer,
+                        "tokens": r.tokens,
+                        "thinking_tokens": r.thinking_tokens,
+                        "answer_tokens": r.answer_tokens,
+                        "finish_reason": r.finish_reason,
+                        "forced_answer": r.forced_answer,
+                        "extensions": r.extensions,
+                        **_problem_fields(p),
+                    }
+                    fresh.append(grade_record(record, task, prefill, extract, grade))
+            rundir.append_samples(run_dir, fresh)
+            done.update((r["key"], r) for r in fresh)
+            progress.advance(bar, len(fresh))
+    records = [done[sample_key(b, p.id, s)] for b, _, c in plan for p in c for s in range(cfg.n)]
+    n_params = getattr(backend, "num_parameters", None) or _known_params(run_dir)
+    summary = build_summary(cfg, records, n_params, prefill, time.time() - started)
+    rundir.write_json(run_dir / rundir.SUMMARY, summary)
+    from thinklab.eval.plot import plot_runs
+
+    plot_runs([run_dir], run_dir / rundir.PLOT)
+    return EvalResult(run_dir=run_dir, summary=summary, records=records)
+
+
+def _plan(problems: list[Problem], cfg: EvalConfig) -> list[tuple[int, int, list[Problem]]]:
+    return [
+        (budget, k, problems[start : start + cfg.chunk_size])
+        for budget in cfg.budgets
+        for k, start in enumerate(range(0, len(problems), cfg.chunk_size))
+    ]
+
+
+def _problem_fields(p: Problem) -> dict[str, Any]:
+    keep = ("level", "subject", "form")
+    return {k: p.metadata[k] for k in keep if k in p.metadata}
+
+
+def _known_params(run_dir: Path) -> int | None:
+    import json
+
+    path = run_dir / rundir.SUMMARY
+    if path.exists():
+        return json.loads(path.read_text()).get("num_parameters")
+    return None
+
+
+def build_summary(
+    cfg: EvalConfig, records: list[dict], n_params: int | None, prefill: str, seconds: float
+) -> dict:
+    from thinklab.grading import is_equivalent
+
+    per_budget = {}
+    for budget in cfg.budgets:
+        rows = [r for r in records if r["budget"] == budget]
+        entry = metrics.summarize(rows, is_equivalent, n_params)
+        levels = sorted({r["level"] for r in rows if "level" in r})
+        if levels:
+            entry["by_level"] = {
+                str(lv): {
+                    "problems": len({r["id"] for r in rows if r.get("level") == lv}),
+                    "accuracy": metrics.accuracy([r for r in rows if r.get("level") == lv]),
+                    "mean_tokens": metrics.mean_of([r for r in rows if r.get("level") == lv], "tokens"),
+                    "think_rate": metrics.mean_of([r for r in rows if r.get("level") == lv], "think"),
+                }
+                for lv in levels
+            }
+        per_budget[str(budget)] = entry
+    return {
+        "model": cfg.model,
+        "task": cfg.task,
+        "config": asdict(cfg),
+        "prefill": prefill,
+        "num_parameters": n_params,
+        "versions": rundir.library_versions(),
+        "seconds": round(seconds, 1),
+        "budgets": per_budget,
+    }

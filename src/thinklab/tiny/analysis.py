@@ -1,0 +1,57 @@
+"""Measurements of what the tiny model's thinking contains (`thinklab tiny redundancy`).
+
+Redundancy is measured by feeding thinking back: for held-out problems, the gold verbose trace is put
+in the prompt as the model's own thinking, closed with `</think>`, and the model writes only the
+answer. Done three ways — the whole verbose trace, the trace with its redundant lines (restatement,
+double checks, recomputes, summaries) removed, and no thinking at all — the answer accuracy tells
+whether the removed lines were needed.
+"""
+
+from __future__ import annotations
+
+from statistics import mean
+
+from thinklab.backends.base import SamplingParams
+from thinklab.backends.hf import HFBackend
+from thinklab.prompting.modes import build_prompt
+from thinklab.tasks import arith
+
+
+def _answer_accuracy(
+    backend: HFBackend, problems: list[arith.ArithProblem], thoughts: list[str | None]
+) -> tuple[float, float]:
+    from thinklab.grading import extract_answer, is_equivalent
+
+    prompts, tokens = [], []
+    for p, thought in zip(problems, thoughts, strict=True):
+        base = build_prompt(
+            backend.tokenizer, p.text(), "no-think" if thought is None else "standard", modes=backend.modes
+        )
+        if thought is not None:
+            base += thought + "\n</think>\n\n"
+            tokens.append(backend.count_tokens(thought))
+        else:
+            tokens.append(0)
+        prompts.append(base)
+    outs = backend.generate(prompts, SamplingParams(max_tokens=16))
+    correct = [
+        (pred := extract_answer("</think>" + o[0].text)) is not None and is_equivalent(str(p.answer), pred)
+        for p, o in zip(problems, outs, strict=True)
+    ]
+    return mean(tokens), mean(map(float, correct))
+
+
+def redundancy_check(model: str = "tiny", limit: int = 400) -> list[tuple[str, float, float]]:
+    backend = HFBackend(model)
+    problems = arith.generate(limit, "test", arith.DEFAULT_TEST_SEED)
+    full = [arith.render_thought(p, "verbose") for p in problems]
+    pruned = ["\n\n".join(s for s in t.split("\n\n") if not arith.redundant_step(s)) for t in full]
+    rows = []
+    for name, thoughts in (
+        ("verbose (whole)", full),
+        ("verbose, redundant lines removed", pruned),
+        ("none", [None] * len(problems)),
+    ):
+        tokens, acc = _answer_accuracy(backend, problems, thoughts)
+        rows.append((name, tokens, acc))
+    return rows

@@ -1,0 +1,151 @@
+"""Train the tiny reasoning model from scratch on `arith` with TRL's SFTTrainer (`thinklab tiny train`).
+
+The recipe: a fresh BPE tokenizer, a Qwen2 model from config, prompt/completion pairs where the prompt
+is the chat prompt plus the `<think>\\n` prefill and the completion is the verbose trace and boxed answer
+(loss on the completion only), no packing and no padding-free batching (so every sequence keeps its own
+position ids and attention mask — the failure mode where outputs ignore the prompt), length-grouped
+batches to waste little on padding, bf16 autocast on CPU, cosine schedule.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from thinklab.prompting.modes import MARKER_FILE, TINY_MODES, build_prompt
+from thinklab.tasks import arith
+
+
+@dataclass
+class TinyTrainConfig:
+    out_dir: str = "runs/tiny"
+    steps: int = 4000
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    examples: int = 80_000
+    style: str = "verbose"
+    levels: tuple[int, ...] = tuple(range(1, arith.MAX_LEVEL + 1))
+    seed: int = 0
+    bf16: bool = True
+    threads: int | None = None
+    logging_steps: int = 50
+    compile: bool = False
+    save_steps: int | None = None  # intermediate checkpoints (model only), to watch accuracy while it trains
+    model_overrides: dict = field(default_factory=dict)
+
+
+def build_sft_rows(tokenizer, n: int, style: str, levels: tuple[int, ...], seed: int) -> list[dict]:
+    """Prompt/completion rows from the train split (never the test split, by construction)."""
+    rng = random.Random(seed)
+    rows = []
+    for p in arith.generate(n, "train", seed, levels, distinct=False):
+        prompt = build_prompt(tokenizer, p.text(), "standard", modes=TINY_MODES)
+        rows.append({"prompt": prompt, "completion": arith.render_completion(p, style, rng)})
+    return rows
+
+
+def train_tiny(cfg: TinyTrainConfig) -> Path:
+    """Build tokenizer and model, train, save a loadable HF model dir to `cfg.out_dir`; return it."""
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, TrainerCallback
+    from trl import SFTConfig, SFTTrainer
+
+    from thinklab.tiny.model import tiny_config
+    from thinklab.tiny.tokenizer import build_tokenizer
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = build_tokenizer(seed=cfg.seed)
+    config = tiny_config(
+        len(tokenizer),
+        tokenizer.pad_token_id,
+        tokenizer.bos_token_id,
+        tokenizer.eos_token_id,
+        **cfg.model_overrides,
+    )
+    model = AutoModelForCausalLM.from_config(config)
+    n_params = sum(p.numel() for p in model.parameters())
+    dataset = Dataset.from_list(build_sft_rows(tokenizer, cfg.examples, cfg.style, cfg.levels, cfg.seed))
+
+    args = SFTConfig(
+        output_dir=str(out / "trainer"),
+        max_steps=cfg.steps,
+        per_device_train_batch_size=cfg.batch_size,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type="cosine",
+        warmup_steps=cfg.warmup_steps,
+        weight_decay=cfg.weight_decay,
+        bf16=cfg.bf16,
+        use_cpu=not torch.cuda.is_available(),
+        activation_checkpointing=False,
+        packing=False,
+        padding_free=False,
+        completion_only_loss=True,
+        max_length=1024,
+        train_sampling_strategy="group_by_length",
+        logging_steps=cfg.logging_steps,
+        save_strategy="steps" if cfg.save_steps else "no",
+        save_steps=cfg.save_steps or 500,
+        save_only_model=True,
+        report_to="none",
+        seed=cfg.seed,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+        torch_compile=cfg.compile,
+        # Few distinct shapes keep torch.compile from recompiling for every batch length.
+        pad_to_multiple_of=64 if cfg.compile else None,
+    )
+    started = time.time()
+    losses: list[float] = []
+
+    class _Log(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ARG002
+            if logs and "loss" in logs:
+                losses.append(round(float(logs["loss"]), 4))
+                print(
+                    f"step {state.global_step}/{state.max_steps} loss {logs['loss']:.4f} "
+                    f"elapsed {time.time() - started:.0f}s",
+                    flush=True,
+                )
+
+    trainer = SFTTrainer(
+        model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=[_Log()]
+    )
+    trainer.train()
+    minutes = (time.time() - started) / 60
+    model = trainer.model
+    model.config.use_cache = True
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.save_pretrained(str(out), safe_serialization=True)
+    tokenizer.save_pretrained(str(out))
+    meta = {
+        "prompt_modes": "tiny",
+        "parameters": n_params,
+        "train": {
+            **asdict(cfg),
+            "levels": list(cfg.levels),
+            "minutes": round(minutes, 1),
+            "threads": torch.get_num_threads(),
+            "losses": losses,
+        },
+    }
+    (out / MARKER_FILE).write_text(json.dumps(meta, indent=2))
+    for leftover in ("trainer",):
+        path = out / leftover
+        if path.exists():
+            import shutil
+
+            shutil.rmtree(path)
+    os.sync()
+    return out

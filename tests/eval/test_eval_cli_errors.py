@@ -1,0 +1,74 @@
+"""Bad input: a one-line error naming the problem, non-zero exit, no traceback, nothing lost."""
+
+import subprocess
+import sys
+
+
+def thinklab(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "thinklab", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+def assert_one_line_error(res, needle):
+    assert res.returncode != 0
+    assert "Traceback" not in res.stderr
+    lines = [x for x in res.stderr.strip().splitlines() if x.startswith("error:")]
+    assert len(lines) == 1 and needle in lines[0], res.stderr
+
+
+def test_unknown_task():
+    assert_one_line_error(thinklab("eval", "--task", "nope"), "unknown task 'nope'")
+
+
+def test_unknown_model(tmp_path):
+    assert_one_line_error(
+        thinklab("eval", "--model", str(tmp_path / "missing-model"), "--limit", "2", "--out", str(tmp_path)),
+        "cannot load model",
+    )
+
+
+def test_malformed_sampling(tmp_path):
+    assert_one_line_error(
+        thinklab("eval", "--sampling", "temperature=hot", "--out", str(tmp_path)), "malformed --sampling"
+    )
+    assert_one_line_error(
+        thinklab("eval", "--sampling", "tmp0.6", "--out", str(tmp_path)), "malformed --sampling"
+    )
+
+
+def test_malformed_budgets(tmp_path):
+    assert_one_line_error(
+        thinklab("eval", "--budgets", "64,lots", "--out", str(tmp_path)), "malformed --budgets"
+    )
+
+
+def test_unreachable_server(tmp_path):
+    res = thinklab(
+        "eval",
+        "--backend",
+        "openai",
+        "--backend-args",
+        "base_url=http://127.0.0.1:9/v1,max_retries=1,backoff=0.01",
+        "--limit",
+        "2",
+        "--budgets",
+        "16",
+        "--out",
+        str(tmp_path),
+    )
+    assert_one_line_error(res, "cannot reach the server at http://127.0.0.1:9/v1")
+
+
+def test_broken_jsonl_line_and_nothing_lost(tmp_path):
+    data = tmp_path / "probs.jsonl"
+    good = '{"id": "a", "problem": "Compute 1 + 2 from left to right.", "answer": "3"}\n'
+    data.write_text(good)
+    ok = thinklab("eval", "--task", f"jsonl:{data}", "--budgets", "32", "--out", str(tmp_path / "runs"))
+    assert ok.returncode == 0, ok.stderr
+    (samples,) = (tmp_path / "runs").glob("*/samples.jsonl")
+    before = samples.read_text()
+    data.write_text(good + '{"id": "b", "problem": \n{"id": "c", "problem": "x", "answer": "1"}\n')
+    res = thinklab("eval", "--task", f"jsonl:{data}", "--budgets", "32", "--out", str(tmp_path / "runs"))
+    assert_one_line_error(res, ":2")
+    assert samples.read_text() == before

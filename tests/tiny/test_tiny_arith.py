@@ -1,0 +1,70 @@
+"""The arith task: deterministic, disjoint splits, learnable steps, two trace styles."""
+
+import random
+
+import pytest
+
+from thinklab.grading import extract_answer
+from thinklab.tasks import arith
+from thinklab.tasks.registry import TaskError, get_task
+
+
+def test_generation_is_deterministic_and_levels_are_even():
+    a = arith.generate(80, "test", 7)
+    b = arith.generate(80, "test", 7)
+    assert [p.key for p in a] == [p.key for p in b]
+    assert {p.level for p in a} == set(range(1, arith.MAX_LEVEL + 1))
+    assert len({p.key for p in a}) == 80
+
+
+def test_train_and_test_are_disjoint_by_content_in_any_wording():
+    test = arith.generate(800, "test", arith.DEFAULT_TEST_SEED)
+    train = arith.generate(20000, "train", 0, distinct=False)
+    assert not {p.key for p in test} & {p.key for p in train}
+    # the split depends only on the content, not the surface form
+    p = test[0]
+    other = arith.ArithProblem(p.start, p.ops, "words" if p.form == "expr" else "expr")
+    assert other.split == "test" and other.text() != p.text()
+
+
+def test_every_step_stays_small_and_ops_do_not_repeat():
+    for p in arith.generate(500, "train", 3, distinct=False):
+        assert all(0 <= v <= arith.MAX_VALUE for v in p.values)
+        assert len(set(p.ops)) == len(p.ops)
+        assert all(1 <= b <= 9 for _, b in p.ops)
+
+
+def test_surface_forms():
+    p = arith.ArithProblem(7, (("add", 5), ("mul", 3), ("sub", 4)), "expr")
+    assert p.text() == "Compute 7 + 5 * 3 - 4 from left to right."
+    assert p.answer == 32
+    w = arith.ArithProblem(7, (("add", 5), ("mul", 3), ("sub", 4)), "words")
+    assert w.text() == "Start with 7. Add 5, then multiply by 3, then subtract 4. What is the result?"
+
+
+@pytest.mark.parametrize("style", ["verbose", "concise"])
+def test_traces_end_with_the_boxed_answer(style):
+    for p in arith.generate(50, "test", 1):
+        completion = arith.render_completion(p, style, random.Random(0))
+        assert completion.endswith(f"</think>\n\n\\boxed{{{p.answer}}}")
+        assert extract_answer("<think>\n" + completion) == str(p.answer)
+
+
+def test_verbose_is_redundant_and_concise_is_not():
+    p = arith.ArithProblem(7, (("add", 5), ("mul", 3), ("sub", 4), ("add", 9)), "expr")
+    verbose = arith.render_thought(p, "verbose", random.Random(1)).split("\n\n")
+    essential = [s for s in verbose if not arith.redundant_step(s)]
+    assert len(essential) == p.level + 1  # one line per step and the conclusion
+    assert len(verbose) > len(essential)
+    assert verbose[0].startswith("Okay, let me restate")
+    concise = arith.render_thought(p, "concise").split("\n\n")
+    assert concise == ["7 + 5 = 12", "12 * 3 = 36", "36 - 4 = 32", "32 + 9 = 41"]
+
+
+def test_task_registry_variants():
+    assert len(get_task("arith").problems()) == arith.DEFAULT_TEST_SIZE
+    hard = get_task("arith:hard").problems(limit=30)
+    assert {p.metadata["level"] for p in hard} == {6, 7, 8}
+    assert {p.metadata["level"] for p in get_task("arith:L2").problems(limit=10)} == {2}
+    with pytest.raises(TaskError, match="unknown arith variant"):
+        get_task("arith:bogus")

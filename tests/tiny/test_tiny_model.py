@@ -1,0 +1,74 @@
+"""The shipped tiny model: a standard HF checkpoint that really solves its task; and a smoke-sized
+training run of the same recipe."""
+
+import json
+
+import pytest
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from thinklab.backends import SamplingParams, load_backend
+from thinklab.grading import extract_answer, is_equivalent
+from thinklab.prompting.modes import prompt_for
+from thinklab.tasks import arith
+from thinklab.tiny.model import CHECKPOINT_DIR, resolve_model_path
+
+
+def test_shipped_checkpoint_is_a_standard_small_hf_model():
+    path = resolve_model_path("tiny")
+    model = AutoModelForCausalLM.from_pretrained(path)
+    tok = AutoTokenizer.from_pretrained(path)
+    assert type(model).__name__ == "Qwen2ForCausalLM"
+    assert (CHECKPOINT_DIR / "model.safetensors").is_file()
+    size = sum(f.stat().st_size for f in CHECKPOINT_DIR.iterdir())
+    assert size < 30 * 2**20
+    meta = json.loads((CHECKPOINT_DIR / "thinklab.json").read_text())
+    assert meta["prompt_modes"] == "tiny" and meta["parameters"] == sum(p.numel() for p in model.parameters())
+    assert tok.chat_template and tok.convert_tokens_to_ids("</think>") != tok.unk_token_id
+
+
+def test_shipped_model_solves_held_out_problems_by_thinking():
+    backend = load_backend("hf", "tiny")
+    problems = arith.generate(arith.DEFAULT_TEST_SIZE, "test", arith.DEFAULT_TEST_SEED)[
+        ::5
+    ]  # 160, all levels
+    out = backend.generate([prompt_for(backend, p.text()) for p in problems], SamplingParams(max_tokens=400))
+    correct = [
+        is_equivalent(str(p.answer), extract_answer("<think>\n" + o[0].text) or "")
+        for p, o in zip(problems, out, strict=True)
+    ]
+    assert sum(correct) / len(correct) >= 0.85
+    easy = [c for p, c in zip(problems, correct, strict=True) if p.level <= 2]
+    assert sum(easy) / len(easy) >= 0.95
+    # it thinks step by step in the verbose style it was trained on
+    assert all(o[0].text.startswith("Okay, let me restate") for o in out)
+
+
+@pytest.mark.slow
+def test_smoke_training_run_produces_a_loadable_model(tmp_path):
+    from thinklab.tiny.train import TinyTrainConfig, train_tiny
+
+    cfg = TinyTrainConfig(
+        out_dir=str(tmp_path / "m"),
+        steps=40,
+        batch_size=8,
+        examples=320,
+        warmup_steps=4,
+        logging_steps=10,
+        learning_rate=3e-3,
+        model_overrides={
+            "hidden_size": 64,
+            "intermediate_size": 128,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 2,
+        },
+    )
+    path = train_tiny(cfg)
+    meta = json.loads((path / "thinklab.json").read_text())
+    losses = meta["train"]["losses"]
+    assert losses[-1] < losses[0] * 0.6
+    backend = load_backend("hf", str(path))
+    out = backend.generate(
+        [prompt_for(backend, "Compute 3 + 4 from left to right.")], SamplingParams(max_tokens=20)
+    )
+    assert out[0][0].tokens > 0
