@@ -70,6 +70,8 @@ NOT_EQUAL = [
     ("12000023", "12000024"),  # integers are exact: no relative tolerance
     (r"\frac{1}{2004!}", r"\frac{1}{2006!}"),  # Math-Verify alone says equal (tiny values chopped to 0)
     ("2^{999999}", "3^{600000}"),  # both overflow a float; compared in arbitrary precision
+    ("2^{100}", "2^{100}+1"),  # exact values compare exactly, not to a relative tolerance
+    (r"10^{10^{6}}", r"10^{10^{6}}+1"),
     ("a+3z=0", "0"),
     ("7 = 11a+c", "11a+c"),
     ("odd", r"\text{oddd}"),

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from thinklab.grading import extract_answer, extract_boxed, extract_last_number, split_thinking, strip_thinking
+from thinklab.grading import (
+    extract_answer,
+    extract_boxed,
+    extract_last_number,
+    split_thinking,
+    strip_thinking,
+)
 
 
 @pytest.mark.parametrize(
@@ -58,6 +64,8 @@ def test_other_reasoning_formats() -> None:
 def test_last_closing_tag_counts() -> None:
     # Budget forcing can produce two closing tags; the answer follows the last one.
     assert extract_answer("<think>a</think> Wait, \\boxed{1} <think>b</think> \\boxed{2}") == "2"
+    # Reopened and never closed again: no answer.
+    assert extract_answer("<think>a</think> \\boxed{1} <think>b, so \\boxed{2}") is None
 
 
 @pytest.mark.parametrize(

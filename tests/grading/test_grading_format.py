@@ -36,8 +36,10 @@ def test_final_format_failures(text: str, reason: str, steps: int) -> None:
 def test_max_steps_is_configurable() -> None:
     text = "\n".join(f"{i}) step" for i in range(1, 10)) + "\nFinal: 3"
     assert check_final_format(text, max_steps=9).passed
-    assert has_final_line(text)
-    assert not has_final_line("Final: <answer>")
+    assert has_final_line(text)  # no upper bound on steps in the verifier itself
+    assert has_final_line("a\nb\nfinal: 3")  # case-insensitive, like QT-R1's (?mi) regex
+    assert not has_final_line("a\nFinal: 3")  # fewer than two lines before it
+    assert not has_final_line("a\nb\nFinal: <answer>")
     assert not has_final_line("   \n")
 
 

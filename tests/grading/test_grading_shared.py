@@ -7,6 +7,7 @@ the per-project agreement table that docs/grading.md reports.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -83,7 +84,10 @@ def agreement_table(cases: list[dict[str, Any]]) -> dict[str, Any]:
         stats["timeouts"] += reason == "timeout"
         if not agrees:
             disagreements.append({**case, "got": equal, "reason": reason, "included": included})
-    totals = {key: sum(s[key] for s in per_project.values()) for key in ("all", "all_agree", "included", "included_agree")}
+    totals = {
+        key: sum(s[key] for s in per_project.values())
+        for key in ("all", "all_agree", "included", "included_agree")
+    }
     return {"per_project": per_project, "totals": totals, "disagreements": disagreements}
 
 
@@ -111,7 +115,9 @@ def test_agreement_with_peer_graders(shared_dir: Path) -> None:
     print("\n" + format_table(result))
     for d in result["disagreements"]:
         tag = "counted" if d["included"] else "excluded"
-        print(f"  [{tag}] {d['id']}: gold={d['gold']!r:.60} pred={d['pred']!r:.60} expected={d['expected_equal']}")
+        print(
+            f"  [{tag}] {d['id']}: gold={d['gold']!r:.60} pred={d['pred']!r:.60} expected={d['expected_equal']}"
+        )
     totals = result["totals"]
     agreement = totals["included_agree"] / totals["included"]
     assert agreement >= MIN_AGREEMENT, f"agreement {agreement:.3f} on {totals['included']} rows"
@@ -119,7 +125,9 @@ def test_agreement_with_peer_graders(shared_dir: Path) -> None:
 
 
 def test_math500_gold_matches_reference_solution(shared_dir: Path) -> None:
-    rows = [json.loads(x) for x in (shared_dir / "benchmarks/math500/test.jsonl").read_text().splitlines() if x]
+    rows = [
+        json.loads(x) for x in (shared_dir / "benchmarks/math500/test.jsonl").read_text().splitlines() if x
+    ]
     assert len(rows) == 500
     failures = []
     for row in rows:
@@ -148,7 +156,9 @@ def test_gsm8k_gold_matches_hash_answer(shared_dir: Path) -> None:
 
 @pytest.mark.parametrize("name", ["aime24", "aime25", "amc23"])
 def test_competition_gold_answers_are_self_equivalent(shared_dir: Path, name: str) -> None:
-    rows = [json.loads(x) for x in (shared_dir / f"benchmarks/{name}/test.jsonl").read_text().splitlines() if x]
+    rows = [
+        json.loads(x) for x in (shared_dir / f"benchmarks/{name}/test.jsonl").read_text().splitlines() if x
+    ]
     for row in rows:
         assert is_equivalent(row["answer"], f"The answer is $\\boxed{{{row['answer']}}}$."), row["answer"]
 
@@ -157,7 +167,11 @@ def test_r1_traces_grade_like_their_labels(shared_dir: Path) -> None:
     """Real DeepSeek-R1-Distill responses (thinking + solution): `grade` agrees with every is_correct label."""
     from thinklab.grading import grade
 
-    rows = [json.loads(x) for x in (shared_dir / "traces/r1_distill_math_traces.jsonl").read_text().splitlines() if x]
+    rows = [
+        json.loads(x)
+        for x in (shared_dir / "traces/r1_distill_math_traces.jsonl").read_text().splitlines()
+        if x
+    ]
     assert rows
     for row in rows:
         result = grade(row["answer"], row["response"])
@@ -165,7 +179,12 @@ def test_r1_traces_grade_like_their_labels(shared_dir: Path) -> None:
 
 
 def test_shared_dir_env_var(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from conftest import find_shared_dir  # tests/grading/conftest.py
+    # Load this folder's conftest by path: "import conftest" could find another folder's conftest.
+    spec = importlib.util.spec_from_file_location("grading_conftest", Path(__file__).with_name("conftest.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    find_shared_dir = module.find_shared_dir
 
     monkeypatch.setenv("THINKLAB_SHARED_DIR", str(tmp_path))
     assert find_shared_dir() == tmp_path.resolve()

@@ -17,7 +17,8 @@ def test_shipped_checkpoint_is_a_standard_small_hf_model():
     path = resolve_model_path("tiny")
     model = AutoModelForCausalLM.from_pretrained(path)
     tok = AutoTokenizer.from_pretrained(path)
-    assert type(model).__name__ == "Qwen2ForCausalLM"
+    assert type(model).__name__ == "LlamaForCausalLM"
+    assert type(tok).__name__ == "TokenizersBackend"  # the trained pre-tokenizer is kept
     assert (CHECKPOINT_DIR / "model.safetensors").is_file()
     size = sum(f.stat().st_size for f in CHECKPOINT_DIR.iterdir())
     assert size < 30 * 2**20

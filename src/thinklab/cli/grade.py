@@ -26,7 +26,9 @@ def grade_command(
         bool,
         typer.Option("--last-number", help="With extraction, fall back to the last number (GSM8K style)."),
     ] = False,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds before giving up (counts as not equal).")] = 5.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds before giving up (counts as not equal).")
+    ] = 5.0,
 ) -> None:
     """Print 'equal' or 'not equal' for GOLD vs PRED (and the extracted answer with --extract)."""
     from thinklab.grading import compare, extract_answer, split_thinking
@@ -38,7 +40,9 @@ def grade_command(
             typer.echo("extracted: (none: the thinking block never closed)")
             return
         candidate = extract_answer(pred, last_number=last_number)
-    equal, reason = compare(gold, candidate, timeout=timeout) if candidate is not None else (False, "no_answer")
+    equal, reason = (
+        compare(gold, candidate, timeout=timeout) if candidate is not None else (False, "no_answer")
+    )
     verdict = "equal" if equal else "not equal"
     if not equal and reason not in ("not_equivalent", "no_answer"):
         verdict += f" ({reason})"

@@ -26,6 +26,12 @@ _COMMAND_MODULES = [
     "thinklab.cli.tasks",
     "thinklab.cli.tiny",
     "thinklab.cli.evaluate",
+    "thinklab.cli.train",
+    "thinklab.cli.search",
+    "thinklab.cli.rollouts",
+    "thinklab.cli.compress",
+    "thinklab.cli.pairs",
+    "thinklab.cli.star",
 ]
 
 for _name in _COMMAND_MODULES:

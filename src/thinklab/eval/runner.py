@@ -24,7 +24,7 @@ from thinklab.backends.forcing import BUDGET_MODES, BudgetConfig, generate_budge
 from thinklab.data.problem import Problem
 from thinklab.errors import ThinklabError
 from thinklab.eval import metrics, rundir
-from thinklab.prompting.modes import PROMPT_MODES, ChatPrompt, prompt_for
+from thinklab.prompting.modes import PROMPT_MODES, ChatPrompt, ThinkingModes, modes_for, prompt_for
 from thinklab.tasks.registry import Task, get_task
 
 
@@ -138,9 +138,7 @@ def run_eval(cfg: EvalConfig, backend: Any = None, console: Any = None) -> EvalR
             extra["trust_remote_code"] = True
         backend = load_backend(cfg.backend, cfg.model, **extra)
     extract, grade = task_graders(task)
-    prefill = (
-        backend.modes.prefix(cfg.prompt_mode) if backend is not None and hasattr(backend, "modes") else ""
-    )
+    prefill = _modes(cfg, backend).prefix(cfg.prompt_mode)
 
     started = time.time()
     with Progress(
@@ -196,6 +194,15 @@ def run_eval(cfg: EvalConfig, backend: Any = None, console: Any = None) -> EvalR
 
     plot_runs([run_dir], run_dir / rundir.PLOT)
     return EvalResult(run_dir=run_dir, summary=summary, records=records)
+
+
+def _modes(cfg: EvalConfig, backend: Any) -> ThinkingModes:
+    """The thinking-mode strings, also when everything is on disk and no backend was loaded."""
+    if backend is not None and hasattr(backend, "modes"):
+        return backend.modes
+    from thinklab.tiny.model import resolve_model_path
+
+    return modes_for(resolve_model_path(cfg.model))
 
 
 def _plan(problems: list[Problem], cfg: EvalConfig) -> list[tuple[int, int, list[Problem]]]:

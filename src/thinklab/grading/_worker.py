@@ -20,7 +20,9 @@ def main() -> None:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
-    from thinklab.grading.equivalence import _equivalent_local  # heavy import (sympy), after the fd swap
+    from thinklab.grading.equivalence import _equivalent_local, _mv  # heavy import (sympy), after the fd swap
+
+    _mv()  # Math-Verify imported before "ready", so no request's time limit pays for the import
 
     out.write(b'{"ready": true}\n')
     for raw in sys.stdin.buffer:
@@ -30,7 +32,11 @@ def main() -> None:
         op = request.get("op")
         if op == "equiv":
             equal, reason = _equivalent_local(
-                request["gold"], request["pred"], float(request["timeout"]), guard=request.get("guard", True)
+                request["gold"],
+                request["pred"],
+                float(request["timeout"]),
+                guard=request.get("guard", True),
+                fast=request.get("fast", True),
             )
             reply = {"equal": equal, "reason": reason}
         elif op == "_stall":

@@ -15,8 +15,9 @@ Pipeline for ``compare(gold, pred)`` (first decisive step wins):
 4. **Guards**: a parsed expression whose value would have more than ~10^6 digits (``10^{10^{10}}``), a
    factorial of more than 20000, or more than 5000 nodes is refused (False, reason ``refused``) before
    sympy tries to compute it, because such computations run inside C code that no timeout can interrupt.
-5. **Numbers**: two numeric scalars are compared by value. Exact on both sides (integers, fractions,
-   radicals, pi): equal to 1e-12 relative. A decimal on either side: relative tolerance 1e-4, the rule of
+5. **Numbers**: two numeric scalars are compared by value. Exact on both sides: rational values
+   (integers, fractions, powers of them) exactly, irrational ones (radicals, pi) to 1e-12 relative in
+   110-bit arithmetic. A decimal on either side: relative tolerance 1e-4, the rule of
    Qwen2.5-Math's ``math_equal``, so ``40\\pi`` = ``125.664``. A percentage ``X%`` also matches ``X`` and
    ``X/100`` (never ``0.28`` = ``28`` without a percent sign: Math-Verify rejects that on purpose). This
    step is authoritative for scalars: it also fixes a Math-Verify false positive where tiny values are
@@ -24,8 +25,14 @@ Pipeline for ``compare(gold, pred)`` (first decisive step wins):
 6. **Math-Verify** ``verify(gold, pred)``: symbolic equality, sets (order-insensitive), tuples (ordered),
    intervals, matrices, relations, ``x = 3`` vs ``3``. Gold comes first: the check is asymmetric on
    purpose (``a + 3z = 0`` must not match ``0``).
-7. **Element-wise** lists, sets and tuples with the numeric rule of step 5 (``\\frac13, \\sqrt3, \\pi`` =
-   ``1/3, 1.732, 3.1416``).
+7. **Element-wise** lists, sets, tuples, vectors and equation systems with the numeric rule of step 5
+   (``\\frac13, \\sqrt3, \\pi`` = ``1/3, 1.732, 3.1416``). All-numeric structures are tried before step 6:
+   it is cheap, and spares sympy endpoints like ``2^{1/2^{1000}}``.
+8. **Identity test**: expressions in the same variables that ``simplify`` could not reconcile are
+   evaluated at three fixed positive points (`_identity_test`).
+
+Units: Math-Verify's unit list (which holds single letters such as ``t`` and ``m``, so ``x+2t`` = ``x+2``)
+is switched off; `_strip_units` removes only ``\\text{...}`` groups and known unit words after a value.
 
 Time limits: see :mod:`thinklab.grading.timeouts`. On the main thread the whole comparison runs under a
 ``setitimer`` deadline; on any other thread it runs in a worker process that is killed if it overruns.
@@ -116,7 +123,8 @@ def _text_key(answer: str) -> str | None:
     """A comparison key for a word answer ("Evelyn", "odd", "(B)"); None when the answer is not words.
 
     Single letters keep their case (``e`` vs ``E`` can be different constants or variables); longer words
-    are compared case-insensitively with spaces collapsed.
+    are compared case-insensitively with spaces collapsed. A letter in parentheses is a multiple-choice
+    label and is upper-cased.
     """
     s = _unwrap_text(answer.replace("$", "")).strip().rstrip(".").strip()
     m = re.fullmatch(r"\(\s*([A-Za-z])\s*\)", s)
@@ -206,10 +214,10 @@ def _fast_path(gold_answer: str, pred_answer: str) -> tuple[bool, str] | None:
     if g_clock is not None and p_clock is not None and (g_clock[1] or p_clock[1]):
         equal = g_clock[0] == p_clock[0]
         return equal, "equivalent" if equal else "not_equivalent"
-    g_text, p_text = _text_key(gold_answer), _text_key(pred_answer)
-    if g_text is not None and p_text is not None:
-        equal = g_text == p_text
-        return equal, "equivalent" if equal else "not_equivalent"
+    g_text = _text_key(gold_answer)
+    if g_text is not None and g_text == _text_key(pred_answer):
+        # Only a match is decisive: different words may still be equal products ("ab" and "ba").
+        return True, "equivalent"
     return None
 
 
@@ -406,23 +414,8 @@ _UNIT_SPACED_RE = re.compile(
     r"(?P<num>[-+]?\d+(?:\.\d+)?)\s+(?P<words>[A-Za-z]{2,}\.?(?:\s+[A-Za-z]{2,}\.?){0,2})(?:\^\{?[23]\}?)?"
 )
 _UNIT_ATTACHED_RE = re.compile(r"(?P<num>[-+]?\d+(?:\.\d+)?)(?P<words>[A-Za-z]{3,})")
-_NOT_UNITS = {
-    "pi",
-    "and",
-    "or",
-    "to",
-    "of",
-    "times",
-    "sqrt",
-    "mod",
-    "cis",
-    "cos",
-    "sin",
-    "tan",
-    "log",
-    "ln",
-    "exp",
-}
+# Words after a number that are maths, not units ("2 pi", "3 and 4").
+_NOT_UNITS = frozenset(("pi", "and", "or", "to", "of", "times", "sqrt", "mod", "cis", "cos", "sin", "tan"))
 _STYLED_LETTER_RE = re.compile(r"\\(?:text|math(?:rm|it|bf)|mbox|operatorname)\s*\{\s*([A-Za-z])\s*\}")
 _CASES_RE = re.compile(r"\\begin\{cases\}(.*)\\end\{cases\}", re.DOTALL)
 _DOUBLED_CMD_RE = re.compile(r"\\\\[A-Za-z]")
@@ -520,10 +513,23 @@ class _Refused(Exception):
     """An input too expensive to compare safely (see `_check_guards`)."""
 
 
-@functools.lru_cache(maxsize=8192)
 def _parse_side(text: str) -> tuple[Any, ...]:
-    """Parsed candidates for one side (sympy objects, then raw-string fallbacks). Cached: gold answers repeat
-    for every sample of a problem, and voting compares each prediction with many others."""
+    """Parsed candidates for one side (sympy objects, then raw-string fallbacks).
+
+    Answers (short strings) are cached: a gold answer repeats for every sample of its problem, and voting
+    compares each prediction with many others. Whole responses are not, so the cache stays small.
+    """
+    if len(text) <= MAX_BARE_CHARS:
+        return _parse_side_cached(text)
+    return _parse_side_uncached(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_side_cached(text: str) -> tuple[Any, ...]:
+    return _parse_side_uncached(text)
+
+
+def _parse_side_uncached(text: str) -> tuple[Any, ...]:
     mv = _mv()
     body = split_thinking(text).answer
     if body is None:
@@ -533,8 +539,8 @@ def _parse_side(text: str) -> tuple[Any, ...]:
         body = body[-MAX_INPUT_CHARS:]
     if _brace_depth(body) > MAX_BRACE_DEPTH:
         raise _Refused("braces nested too deep")
-    # A styled single letter (\mathrm{e}, \text{E}) is just that letter; Math-Verify's unit stripping would
-    # otherwise delete a trailing \text{...} group even inside a fraction (1 - \frac{1}{\mathrm{e}} -> 1).
+    # A styled single letter is just that letter: \mathrm{e} is Euler's e, \text{E} a choice. (Math-Verify's
+    # default unit stripping deleted such a group even inside a fraction: 1 - \frac{1}{\mathrm{e}} -> 1.)
     body = _STYLED_LETTER_RE.sub(r"\1", body)
     items: list[Any] = []
     strings: list[str] = []
@@ -574,7 +580,7 @@ def _check_guards(items: Iterable[Any]) -> None:
     budget = [MAX_NODES]
 
     def digits(n: int) -> float:
-        return max(abs(n).bit_length(), 1) * _LOG10_2
+        return math.log10(abs(n)) if n else 0.0  # exact for Python ints of any size
 
     def est(e: Any) -> tuple[float, float] | None:
         budget[0] -= 1
@@ -599,7 +605,11 @@ def _check_guards(items: Iterable[Any]) -> None:
             return 0.5, 0.5
         if isinstance(e, sp.Pow):
             base, exp = est(e.base), est(e.exp)
-            if base is None or exp is None or e.base in (sp.S.Zero, sp.S.One, sp.S.NegativeOne):
+            if e.base in (sp.S.Zero, sp.S.One, sp.S.NegativeOne):
+                return None
+            if base is None and exp is not None and exp[1] > 6:
+                raise _Refused("symbolic power with a huge exponent")  # (x+1)^{10^7}: expansion never ends
+            if base is None or exp is None:
                 return None
             if exp[1] > 7:
                 raise _Refused("power with a huge exponent")
@@ -637,32 +647,61 @@ def _check_guards(items: Iterable[Any]) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _scalar_values(expr: Any) -> tuple[list[Any], bool] | None:
-    """Numeric value(s) of a scalar expression and whether it is exact; None if not a numeric scalar.
+def _scalar_values(expr: Any) -> tuple[list[Any], list[Any] | None] | None:
+    """Numeric value(s) of a scalar expression; None if it is not a numeric scalar.
 
-    A percentage ``X%`` yields both ``X/100`` and ``X``.
+    Returns ``(approximations, exact)``: mpmath values at 110 bits, and, when the expression is exact and
+    rational (integers, fractions, powers of them), the exact sympy Rationals (else None). A percentage
+    ``X%`` yields both ``X/100`` and ``X``.
     """
     mv = _mv()
     sp = mv.sympy
     if expr in (sp.oo, -sp.oo):
-        return [expr._to_mpmath(53)], True
+        return [expr._to_mpmath(53)], None
     if not isinstance(expr, sp.Expr) or isinstance(expr, sp.MatrixBase) or not expr.is_number:
         return None
     pct = mv.grader.get_pct_val(expr)
+    variants = [expr] if pct is None else [expr, pct]
     try:
         # mpmath numbers, not Python floats: 2^{999999} would overflow a float to inf and equal 3^{600000}.
-        values = [expr.evalf(30)._to_mpmath(110)]
-        if pct is not None:
-            values.append(pct.evalf(30)._to_mpmath(110))
+        values = [v.evalf(30)._to_mpmath(110) for v in variants]
     except (TypeError, ValueError, AttributeError):
         return None
     if any(mv.mpmath.isnan(v) for v in values):
         return None
-    return values, not expr.atoms(sp.Float)
+    if expr.atoms(sp.Float):
+        return values, None
+    # Exact: integers must compare exactly (2^{100} != 2^{100}+1, which 1e-12 relative would accept).
+    # The guards bound the size of anything evaluated here.
+    try:
+        exact = [v if v.is_Rational else v.doit() for v in variants]
+    except Exception:
+        return values, [None] * len(values)
+    return values, [v if v.is_Rational else None for v in exact]
+
+
+def _values_match(
+    g_values: list[Any], g_exact: list[Any] | None, p_values: list[Any], p_exact: list[Any] | None
+) -> bool:
+    """Whether any reading of one side equals any reading of the other (readings: a percent's two values).
+
+    Both sides exact: rationals compare exactly, irrational values (radicals, pi) to 1e-12 relative.
+    Otherwise (a decimal on either side): relative tolerance `REL_TOL`.
+    """
+    if g_exact is None or p_exact is None:
+        return any(_numbers_close(a, b, False) for a in g_values for b in p_values)
+    for a, ra in zip(g_values, g_exact, strict=True):
+        for b, rb in zip(p_values, p_exact, strict=True):
+            if ra is not None and rb is not None:
+                if ra == rb:
+                    return True
+            elif _numbers_close(a, b, True):
+                return True
+    return False
 
 
 def _unwrap_assignment(expr: Any) -> tuple[Any, Any]:
-    """(lhs, rhs) of ``symbol = value`` (and of chains ``x = 5+6 = 11``: the last right side), else (None, expr)."""
+    """(lhs, rhs) of an assignment ``symbol = value``, else (None, expr)."""
     sp = _mv().sympy
     if isinstance(expr, sp.Eq) and isinstance(expr.lhs, sp.Symbol):
         return expr.lhs, expr.rhs
@@ -687,7 +726,7 @@ def _numeric_compare(gold_items: Sequence[Any], pred_items: Sequence[Any]) -> bo
         for p_lhs, (p_values, p_exact) in pred_vals:
             if g_lhs is not None and p_lhs is not None and g_lhs != p_lhs:
                 continue  # x = 1 and y = 1 are different statements
-            if any(_numbers_close(a, b, g_exact and p_exact) for a in g_values for b in p_values):
+            if _values_match(g_values, g_exact, p_values, p_exact):
                 return True
     return False
 
@@ -869,6 +908,7 @@ def _equivalent_local(
     gold: str, pred: str, timeout: float, guard: bool = True, fast: bool = True
 ) -> tuple[bool, str]:
     """Compare in this thread under a ``setitimer`` deadline (callers check `signals_usable` first)."""
+    _mv()  # import sympy/Math-Verify before the clock starts: a cold import on a busy machine is not a hang
     try:
         with deadline(timeout):
             return _compare_unbounded(gold, pred, guard, fast)

@@ -59,11 +59,12 @@ def split_thinking(response: str) -> ThinkSplit:
     The answer starts after the *last* closing tag: budget forcing (s1 "Wait") and some chat templates
     produce more than one closing tag, and the final answer always follows the last one. A closing tag
     without an opening tag counts as closed, because prompts often prefill ``<think>`` so the model's
-    text starts inside the thinking block.
+    text starts inside the thinking block. A thinking block reopened after the last closing tag and never
+    closed again makes the response unclosed.
     """
     for open_tag, close_tag in THINK_TAGS:
         close_at = response.rfind(close_tag)
-        if close_at >= 0:
+        if close_at >= 0 and response.rfind(open_tag) < close_at:
             open_at = response.find(open_tag)
             start = open_at + len(open_tag) if 0 <= open_at < close_at else 0
             return ThinkSplit(response[close_at + len(close_tag) :], response[start:close_at], "closed")
@@ -81,27 +82,30 @@ def strip_thinking(response: str) -> str | None:
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 
 
-def _balanced_group(text: str, open_at: int) -> int | None:
-    """Index just past the ``}`` matching the ``{`` at ``open_at``; None when the braces never close."""
-    depth = 0
-    i = open_at
-    n = len(text)
+def _matching_braces(text: str) -> dict[int, int]:
+    """Index of each ``{`` mapped to the index of its matching ``}``, in one pass.
+
+    Escaped braces (``\\{``, ``\\}``: set notation) are not group delimiters. One pass keeps extraction
+    linear even for adversarial text (thousands of unclosed ``\\boxed{``), which matters because extraction
+    runs before any time limit applies.
+    """
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    i, n = 0, len(text)
     while i < n:
         ch = text[i]
         if ch == "\\" and i + 1 < n and text[i + 1] in "{}":
-            i += 2  # an escaped brace (\{ or \}) is set notation, not a group delimiter
+            i += 2
             continue
         if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
+            stack.append(i)
+        elif ch == "}" and stack:
+            pairs[stack.pop()] = i
         i += 1
-    return None
+    return pairs
 
 
-def _box_content(text: str, start: int) -> str | None:
+def _box_content(text: str, start: int, braces: dict[int, int]) -> str | None:
     """Content of the box whose command ends at ``start`` (brace group, or a bare token as in ``\\boxed 5``)."""
     i = start
     while i < len(text) and text[i] in " \t":
@@ -109,11 +113,11 @@ def _box_content(text: str, start: int) -> str | None:
     if i >= len(text):
         return None
     if text[i] == "{":
-        end = _balanced_group(text, i)
-        return None if end is None else text[i + 1 : end - 1].strip()
+        end = braces.get(i)
+        return None if end is None else text[i + 1 : end].strip()
     if start == i:  # "\boxedx" is not a box; "\boxed x" is
         return None
-    m = re.match(r"[^\s$]+", text[i:])
+    m = re.match(r"[^\s$]+", text[i : i + 200])
     return m.group(0).rstrip(".,;") if m else None
 
 
@@ -122,10 +126,14 @@ def extract_boxed(text: str) -> str | None:
 
     Boxes whose braces never close (a truncated response) are skipped, so an earlier complete box still
     counts; the regex ``\\boxed\\{(.*?)\\}`` used by several reference implementations breaks on nested
-    braces (``\\boxed{\\frac{1}{2}}``), which is why this walks the braces.
+    braces (``\\boxed{\\frac{1}{2}}``), which is why this matches braces.
     """
-    for m in reversed(list(_BOX_RE.finditer(text))):
-        content = _box_content(text, m.end())
+    boxes = list(_BOX_RE.finditer(text))
+    if not boxes:
+        return None
+    braces = _matching_braces(text)
+    for m in reversed(boxes):
+        content = _box_content(text, m.end(), braces)
         if content:
             return content
     return None

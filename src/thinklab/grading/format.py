@@ -18,7 +18,8 @@ __all__ = [
     "is_degenerate",
 ]
 
-_FINAL_LINE_RE = re.compile(r"^\s*Final:\s*(.*?)\s*$")
+# QT-R1's verifier: (?mi)^\s*final\s*:\s*(.+?)\s*$ on the last non-empty line (case-insensitive).
+_FINAL_LINE_RE = re.compile(r"^\s*final\s*:\s*(.*?)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,12 @@ def _is_placeholder(value: str) -> bool:
 
 
 def has_final_line(text: str) -> bool:
-    """Whether the last non-empty line of ``text`` is ``Final: <value>`` with a real (non-template) value."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
-        return False
-    value = _final_value(lines[-1])
-    return value is not None and not _is_placeholder(value)
+    """QT-R1's verifier (``verify_star_integrity_relaxed.py``): the last non-empty line is
+    ``Final: <value>`` with a real (non-template) value, and at least two non-empty lines come before it.
+
+    `check_final_format` adds the upper bound on the number of steps and says which rule failed.
+    """
+    return check_final_format(text, max_steps=10**9).passed
 
 
 def check_final_format(text: str, max_steps: int = 8, min_steps: int = 2) -> FormatResult:

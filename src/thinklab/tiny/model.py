@@ -1,5 +1,11 @@
-"""The tiny model: a standard Qwen2 causal LM built from config (no custom code, so
+"""The tiny model: a standard Llama causal LM built from config (no custom code, so
 `AutoModelForCausalLM.from_pretrained` loads it anywhere Transformers runs), and where it ships.
+
+Why Llama with `attention_bias=True` (Qwen2-style biases on the attention projections): Transformers 5
+loads every `qwen2` checkpoint's tokenizer as `Qwen2Tokenizer`, which replaces the pre-tokenizer in
+`tokenizer.json` with Qwen's own, so `AutoTokenizer` would tokenize numbers differently from training.
+For `llama` it keeps the saved tokenizer (`TokenizersBackend`). The shipped checkpoint was trained as
+Qwen2 and converted losslessly (identical logits; the Qwen2 o_proj has no bias, so its Llama bias is 0).
 
 Size was chosen by measurement on 2 CPU cores (see README, model card): hidden 256 and 4 layers train
 at several thousand tokens/s and reach the task's accuracy target inside the 45-minute budget.
@@ -9,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from transformers import Qwen2Config
+from transformers import LlamaConfig
 
 CHECKPOINT_DIR = Path(__file__).parent / "checkpoint"
 TINY_ALIASES = ("tiny", "thinklab/tiny")
@@ -17,7 +23,7 @@ TINY_ALIASES = ("tiny", "thinklab/tiny")
 
 def tiny_config(
     vocab_size: int, pad_token_id: int, bos_token_id: int, eos_token_id: int, **overrides
-) -> Qwen2Config:
+) -> LlamaConfig:
     base = dict(
         vocab_size=vocab_size,
         hidden_size=256,
@@ -27,6 +33,8 @@ def tiny_config(
         num_key_value_heads=4,
         max_position_embeddings=1024,
         rope_theta=10000.0,
+        rms_norm_eps=1e-6,
+        attention_bias=True,
         tie_word_embeddings=True,
         attention_dropout=0.0,
         pad_token_id=pad_token_id,
@@ -34,7 +42,7 @@ def tiny_config(
         eos_token_id=eos_token_id,
     )
     base.update(overrides)
-    return Qwen2Config(**base)
+    return LlamaConfig(**base)
 
 
 def resolve_model_path(model: str) -> str:

@@ -1,6 +1,6 @@
 """Train the tiny reasoning model from scratch on `arith` with TRL's SFTTrainer (`thinklab tiny train`).
 
-The recipe: a fresh BPE tokenizer, a Qwen2 model from config, prompt/completion pairs where the prompt
+The recipe: a fresh BPE tokenizer, a Llama model from config (see model.py for why Llama), prompt/completion pairs where the prompt
 is the chat prompt plus the `<think>\\n` prefill and the completion is the verbose trace and boxed answer
 (loss on the completion only), no packing and no padding-free batching (so every sequence keeps its own
 position ids and attention mask — the failure mode where outputs ignore the prompt), length-grouped
@@ -37,6 +37,7 @@ class TinyTrainConfig:
     logging_steps: int = 50
     compile: bool = False
     save_steps: int | None = None  # intermediate checkpoints (model only), to watch accuracy while it trains
+    init_from: str | None = None  # continue training a tiny model dir (its tokenizer is kept) instead of from scratch
     model_overrides: dict = field(default_factory=dict)
 
 
@@ -65,15 +66,17 @@ def train_tiny(cfg: TinyTrainConfig) -> Path:
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tokenizer = build_tokenizer(seed=cfg.seed)
-    config = tiny_config(
-        len(tokenizer),
-        tokenizer.pad_token_id,
-        tokenizer.bos_token_id,
-        tokenizer.eos_token_id,
-        **cfg.model_overrides,
-    )
-    model = AutoModelForCausalLM.from_config(config)
+    if cfg.init_from:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(cfg.init_from)
+        model = AutoModelForCausalLM.from_pretrained(cfg.init_from, dtype=torch.float32)
+    else:
+        tokenizer = build_tokenizer(seed=0)  # the tokenizer does not depend on the run's seed
+        config = tiny_config(
+            len(tokenizer), tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, **cfg.model_overrides
+        )
+        model = AutoModelForCausalLM.from_config(config)
     n_params = sum(p.numel() for p in model.parameters())
     dataset = Dataset.from_list(build_sft_rows(tokenizer, cfg.examples, cfg.style, cfg.levels, cfg.seed))
 
@@ -129,9 +132,14 @@ def train_tiny(cfg: TinyTrainConfig) -> Path:
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.save_pretrained(str(out), safe_serialization=True)
     tokenizer.save_pretrained(str(out))
+    history = []
+    if cfg.init_from and (Path(cfg.init_from) / MARKER_FILE).is_file():
+        previous = json.loads((Path(cfg.init_from) / MARKER_FILE).read_text())
+        history = previous.get("stages", [previous.get("train")])
     meta = {
         "prompt_modes": "tiny",
         "parameters": n_params,
+        "stages": history,
         "train": {
             **asdict(cfg),
             "levels": list(cfg.levels),
@@ -140,6 +148,7 @@ def train_tiny(cfg: TinyTrainConfig) -> Path:
             "losses": losses,
         },
     }
+    meta["stages"] = [*history, meta["train"]]
     (out / MARKER_FILE).write_text(json.dumps(meta, indent=2))
     for leftover in ("trainer",):
         path = out / leftover

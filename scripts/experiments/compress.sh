@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# A*-Thought on the tiny model (docs/compress.md): compress verbose arith training traces, build the
+# step-dropping baselines at the same kept-token rate, fine-tune the tiny model on each set (and on the
+# uncompressed set) with the same steps and seed, evaluate all of them over a budget sweep, benchmark
+# batched against one-at-a-time validation, and run the pipeline on the real R1 traces.
+#
+# Every number in docs/compress.md comes from this script (or a reduced run of it: set the variables).
+# Outputs go under $OUT (default runs/compress). Every stage resumes: run it again after an interruption.
+#
+#   scripts/experiments/compress.sh                       # the full experiment (about 1-2 h on 2 CPU cores)
+#   N=300 SFT_STEPS=120 EVAL_LIMIT=200 scripts/experiments/compress.sh   # a reduced run
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+PY=${PY:-.venv/bin/python}
+TL="$PY -m thinklab"
+OUT=${OUT:-runs/compress}
+N=${N:-1000}                      # verbose training traces to compress
+SEED=${SEED:-0}
+MIN_STEPS=${MIN_STEPS:-2}         # paper: 5 (traces of hundreds of steps); arith traces have 3-20 steps
+MAX_STEPS=${MAX_STEPS:-20}
+SFT_STEPS=${SFT_STEPS:-250}       # the same optimizer steps and seed for every training set
+SFT_LR=${SFT_LR:-3e-4}
+EVAL_LIMIT=${EVAL_LIMIT:-400}     # arith test problems (levels 1-8)
+BUDGETS=${BUDGETS:-32,64,128,256,384}
+BENCH_TRACES=${BENCH_TRACES:-64}
+R1_TRACES=${R1_TRACES:-../shared/traces/r1_distill_math_traces.jsonl}
+mkdir -p "$OUT"
+
+echo "== 1. verbose arith training traces (train split, thinklab.tasks.arith.render_completion)"
+$PY -m thinklab.compress.data --n "$N" --seed "$SEED" --out "$OUT/traces.jsonl"
+
+echo "== 2. A*-Thought compression (tiny model as BIS scorer and validator)"
+$TL compress --data "$OUT/traces.jsonl" --out "$OUT/astar.jsonl" \
+  --scorer tiny --validator tiny --min-steps "$MIN_STEPS" --max-steps "$MAX_STEPS" --seed "$SEED"
+
+echo "== 3. step-dropping baselines at A*'s kept tokens, sample by sample"
+for method in random ends; do
+  $TL compress-baseline --data "$OUT/traces.jsonl" --like "$OUT/astar.jsonl" --method "$method" \
+    --out "$OUT/$method.jsonl" --seed "$SEED"
+done
+
+echo "== 4. fine-tune the tiny model on each set (same steps, same seed) and evaluate over budgets"
+declare -A DATA=([full]="$OUT/traces.jsonl" [astar]="$OUT/astar.jsonl" [random]="$OUT/random.jsonl" [ends]="$OUT/ends.jsonl")
+for name in full astar random ends; do
+  if [ ! -f "$OUT/sft-$name/config.json" ]; then
+    $TL train sft --data "${DATA[$name]}" --model tiny --out "$OUT/sft-$name" \
+      --max-steps "$SFT_STEPS" --batch-size 16 --learning-rate "$SFT_LR" --seed "$SEED"
+  fi
+  $TL eval --model "$OUT/sft-$name" --task arith --budgets "$BUDGETS" --limit "$EVAL_LIMIT" \
+    --out "$OUT/eval" --seed "$SEED" | tee "$OUT/eval-$name.log"
+  grep '^run dir: ' "$OUT/eval-$name.log" | sed 's/^run dir: //' > "$OUT/eval-$name.dir"
+done
+
+echo "== 5. report"
+$PY - "$OUT" <<'EOF'
+import json, sys
+from pathlib import Path
+
+out = Path(sys.argv[1])
+rows = []
+for name in ("full", "astar", "random", "ends"):
+    run = Path((out / f"eval-{name}.dir").read_text().strip())
+    summary = json.loads((run / "summary.json").read_text())
+    data = out / ("traces.jsonl" if name == "full" else f"{name}.jsonl")
+    rate = 1.0
+    side = Path(f"{data}.summary.json")
+    if side.exists():
+        rate = json.loads(side.read_text())["token_rate"]
+    rows.append((name, rate, summary["budgets"]))
+budgets = list(rows[0][2])
+head = f"{'train set':10s} {'kept':>5s} " + " ".join(f"{'acc@' + b:>8s}" for b in budgets)
+head += f" {'len@' + budgets[-1]:>8s}"
+print(head)
+for name, rate, per in rows:
+    accs = " ".join(f"{100 * per[b]['accuracy']:8.1f}" for b in budgets)
+    print(f"{name:10s} {rate:5.2f} {accs} {per[budgets[-1]]['mean_tokens']:8.1f}")
+full, astar = rows[0][2], rows[1][2]
+tight, top = budgets[0], budgets[-1]
+print(f"A* vs full: mean response {100 * (1 - astar[top]['mean_tokens'] / full[top]['mean_tokens']):.1f}% shorter; "
+      f"accuracy at {top}: {100 * (astar[top]['accuracy'] - full[top]['accuracy']):+.1f} points; "
+      f"at {tight}: x{astar[tight]['accuracy'] / max(full[tight]['accuracy'], 1e-9):.2f}")
+print(json.dumps(json.loads((out / "astar.jsonl.summary.json").read_text())["this_run"], indent=1))
+EOF
+
+echo "== 6. batched vs one-at-a-time validation"
+$PY bench/compress.py --traces "$BENCH_TRACES" --min-steps "$MIN_STEPS" --json "$OUT/bench.json"
+
+echo "== 7. the real R1 traces (tiny model as scorer and validator: only the format is meaningful)"
+if [ -f "$R1_TRACES" ]; then
+  $TL compress --data "$R1_TRACES" --out "$OUT/r1_tiny.jsonl" --scorer tiny --validator tiny \
+    --min-steps 1 --max-steps 4 --validator-sampling "temperature=0,max_tokens=16"
+  $PY -c "
+from thinklab.data import read_traces
+recs = read_traces('$OUT/r1_tiny.jsonl')
+print(f'{len(recs)} compressed R1 traces parse back; formats:', sorted({r.trace.fmt for r in recs}))
+"
+else
+  echo "skipped: $R1_TRACES not found"
+fi

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# STaR x s1 on the tiny model and the arith task (CPU). Reproduces the table and curve in docs/star.md.
+#
+# configs/star.yaml: a deliberately weak start (the shipped tiny model after a 12-step SFT on 64
+# reference traces in the `Final:` format), then 3 rounds of generate -> verify -> rationalise ->
+# merge -> fine-tune -> held-out eval. Extra arguments go to `thinklab star`, e.g. a reduced run:
+#   bash scripts/experiments/star.sh --out-dir runs/star/tiny-small --set problems_per_round=128 --set eval_limit=200
+# An interrupted run continues where it stopped with the same command plus --resume.
+# Outputs: the run dir (default runs/star/tiny) with per-round data, models, report.json files,
+# report.md (the table) and curve.png.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+TL=.venv/bin/thinklab
+
+OUT=runs/star/tiny
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  if [ "${args[$i]}" = "--out-dir" ]; then OUT=${args[$((i + 1))]}; fi
+done
+$TL star --config configs/star.yaml "$@"
+$TL star report "$OUT"

@@ -1,0 +1,254 @@
+"""`thinklab train grpo`: TRL's GRPOTrainer with AutoThink's reward (or a plain correct + length reward).
+
+One call trains one AutoThink stage: ``run_grpo(GRPORunConfig(model=..., stage=1))``, then stage 2 starts
+from stage 1's output dir, and so on. Batch sizes are given the way the authors (verl) count them —
+prompts per rollout batch, prompts per optimizer update, completions per prompt — and translated to TRL's
+per-device terms here, where TRL's ``per_device_train_batch_size`` counts *completions*:
+
+    completions per update = prompts_per_update * num_generations
+                           = per_device_train_batch_size * world_size * gradient_accumulation_steps
+    steps_per_generation   = gradient_accumulation_steps * (prompts_per_rollout / prompts_per_update)
+
+so one rollout batch (``prompts_per_rollout * num_generations`` completions, which is also the "batch" of
+AutoThink's batch-balance term) feeds ``prompts_per_rollout / prompts_per_update`` optimizer steps.
+
+The rest matches the authors' GRPO: group mean/std advantages (``scale_rewards="group"``; TRL adds 1e-4
+to the std where verl adds 1e-6), token-mean loss over the update (``loss_type="dapo"``, verl's
+token-mean), clip 0.2 both sides, no KL (``beta=0``, so no reference model is loaded), one PPO epoch per
+rollout (``num_iterations=1``), truncated completions kept (they score 0 as format errors).
+
+On GPUs, ``use_vllm=True`` generates with vLLM: ``vllm_mode="colocate"`` runs it inside the trainer
+processes (set ``vllm_gpu_memory_utilization``), ``vllm_mode="server"`` talks to ``trl vllm-serve --model
+M`` started on other GPUs (``vllm_server_base_url``). Launch multi-GPU runs with ``accelerate launch``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from thinklab.autothink.rewards import AutoThinkReward, CorrectnessLengthReward
+from thinklab.autothink.stages import StagePreset, stage_preset
+from thinklab.errors import ThinklabError
+from thinklab.prompting.modes import MARKER_FILE, PROMPT_MODES, modes_for
+
+REWARDS = ("autothink", "correct-length")
+LOG_FILE = "grpo_log.jsonl"
+
+
+@dataclass
+class GRPORunConfig:
+    model: str = "tiny"
+    out_dir: str = "runs/grpo"
+    reward: str = "autothink"
+    stage: int = 1
+    preset: str = "cpu"  # cpu (tiny model, minutes) | full (the authors' settings)
+    task: str = "arith:train"
+    data_dir: str | None = None
+    prompt_mode: str | None = None  # default: ellipsis for autothink, standard for correct-length
+    user_template: str | None = None  # e.g. data.AUTOTHINK_USER_TEMPLATE for R1 models
+    # Overrides of the stage preset (None keeps the preset's value).
+    alpha: float | None = None
+    beta: float | None = None
+    gamma: float | None = None
+    max_steps: int | None = None
+    epochs: float | None = None
+    learning_rate: float | None = None
+    num_generations: int | None = None
+    prompts_per_rollout: int | None = None
+    prompts_per_update: int | None = None
+    max_completion_length: int | None = None
+    temperature: float | None = None
+    max_prompts: int | None = None
+    per_device_batch_size: int | None = (
+        None  # completions per device per micro-step (default: a whole update)
+    )
+    length_penalty: float = 0.1  # correct-length reward: 1[correct] - length_penalty * tokens / max tokens
+    use_vllm: bool = False
+    vllm_mode: str = "colocate"
+    vllm_gpu_memory_utilization: float = 0.3
+    vllm_server_base_url: str | None = None
+    bf16: bool | None = None  # default: on for CUDA with bf16, off on CPU (fp32 keeps PPO ratios exact)
+    gradient_checkpointing: bool = False
+    save_steps: int | None = None  # checkpoints to resume from (a rerun resumes from the latest)
+    seed: int = 42
+    logging_steps: int = 1
+    trust_remote_code: bool = False
+    extra_args: dict = field(default_factory=dict)  # any other GRPOConfig field
+
+    def preset_values(self) -> StagePreset:
+        return stage_preset(
+            self.stage, self.preset, alpha=self.alpha, beta=self.beta, gamma=self.gamma,
+            max_steps=self.max_steps, epochs=self.epochs, learning_rate=self.learning_rate,
+            num_generations=self.num_generations, prompts_per_rollout=self.prompts_per_rollout,
+            prompts_per_update=self.prompts_per_update, max_completion_length=self.max_completion_length,
+            temperature=self.temperature, max_prompts=self.max_prompts,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BatchLayout:
+    per_device_train_batch_size: int
+    gradient_accumulation_steps: int
+    steps_per_generation: int
+
+
+def batch_layout(preset: StagePreset, world_size: int = 1, per_device: int | None = None) -> BatchLayout:
+    """TRL's per-device batch settings for the preset's prompt counts (see the module docstring)."""
+    g, update = preset.num_generations, preset.completions_per_update
+    if preset.prompts_per_rollout % preset.prompts_per_update:
+        raise ThinklabError(
+            f"prompts_per_rollout ({preset.prompts_per_rollout}) must be a multiple of prompts_per_update "
+            f"({preset.prompts_per_update})"
+        )
+    if g < 2:
+        raise ThinklabError("GRPO needs num_generations >= 2 (advantages are relative to the group)")
+    per_device = per_device or max(1, update // world_size)
+    if update % (per_device * world_size):
+        raise ThinklabError(
+            f"{update} completions per update ({preset.prompts_per_update} prompts x {g}) do not split into "
+            f"{world_size} device(s) x {per_device} completions; change --per-device-batch-size"
+        )
+    accum = update // (per_device * world_size)
+    return BatchLayout(per_device, accum, accum * preset.updates_per_rollout)
+
+
+def _reward(cfg: GRPORunConfig, preset: StagePreset):
+    if cfg.reward == "autothink":
+        return AutoThinkReward(
+            preset.alpha, preset.beta, preset.gamma, num_generations=preset.num_generations
+        )
+    if cfg.reward == "correct-length":
+        return CorrectnessLengthReward(cfg.length_penalty, preset.max_completion_length)
+    raise ThinklabError(f"unknown --reward {cfg.reward!r}; choose one of {', '.join(REWARDS)}")
+
+
+def run_grpo(cfg: GRPORunConfig) -> Path:
+    """Train one GRPO run (one AutoThink stage) and save a loadable model dir at `cfg.out_dir`."""
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+    from trl import GRPOConfig, GRPOTrainer
+
+    from thinklab.autothink.data import grpo_rows
+    from thinklab.tiny.model import resolve_model_path
+
+    preset = cfg.preset_values()
+    reward = _reward(cfg, preset)
+    prompt_mode = cfg.prompt_mode or ("ellipsis" if cfg.reward == "autothink" else "standard")
+    if prompt_mode not in PROMPT_MODES:
+        raise ThinklabError(f"unknown --prompt-mode {prompt_mode!r}; choose one of {', '.join(PROMPT_MODES)}")
+    base = resolve_model_path(cfg.model)
+    tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=cfg.trust_remote_code)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    rows = grpo_rows(
+        tokenizer, modes_for(base), cfg.task, prompt_mode, cfg.user_template, cfg.data_dir, preset.max_prompts
+    )
+    if len(rows) < preset.prompts_per_rollout:
+        raise ThinklabError(
+            f"{cfg.task} gave {len(rows)} prompts, fewer than one rollout batch ({preset.prompts_per_rollout})"
+        )
+    cuda = torch.cuda.is_available()
+    bf16 = cfg.bf16 if cfg.bf16 is not None else (cuda and torch.cuda.is_bf16_supported())
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    layout = batch_layout(preset, world, cfg.per_device_batch_size)
+    model = AutoModelForCausalLM.from_pretrained(
+        base,
+        dtype=torch.bfloat16 if (bf16 and cuda) else torch.float32,
+        trust_remote_code=cfg.trust_remote_code,
+    )
+    out = Path(cfg.out_dir)
+    trainer_dir = out / "trainer"
+    vllm = {}
+    if cfg.use_vllm:
+        vllm = {"use_vllm": True, "vllm_mode": cfg.vllm_mode}
+        if cfg.vllm_mode == "colocate":
+            vllm["vllm_gpu_memory_utilization"] = cfg.vllm_gpu_memory_utilization
+        elif cfg.vllm_server_base_url:
+            vllm["vllm_server_base_url"] = cfg.vllm_server_base_url
+    args = GRPOConfig(
+        output_dir=str(trainer_dir),
+        num_generations=preset.num_generations,
+        per_device_train_batch_size=layout.per_device_train_batch_size,
+        gradient_accumulation_steps=layout.gradient_accumulation_steps,
+        steps_per_generation=layout.steps_per_generation,
+        max_completion_length=preset.max_completion_length,
+        temperature=preset.temperature,
+        top_p=1.0,
+        learning_rate=preset.learning_rate,
+        lr_scheduler_type="constant",  # verl's default actor schedule (no warmup, constant)
+        num_train_epochs=preset.epochs,
+        max_steps=preset.max_steps,
+        beta=0.0,
+        epsilon=preset.epsilon,
+        epsilon_high=preset.epsilon,
+        num_iterations=1,
+        loss_type="dapo",
+        scale_rewards="group",
+        mask_truncated_completions=False,
+        bf16=bf16,
+        use_cpu=not cuda,
+        # TRL turns activation checkpointing on by default; on CPU and for small models it only costs time.
+        activation_checkpointing=cfg.gradient_checkpointing,
+        logging_steps=cfg.logging_steps,
+        save_strategy="steps" if cfg.save_steps else "no",
+        save_steps=cfg.save_steps or 500,
+        report_to="none",
+        seed=cfg.seed,
+        disable_tqdm=True,
+        log_completions=False,
+        **vllm,
+        **cfg.extra_args,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    log_path = out / LOG_FILE
+
+    class _WriteLog(TrainerCallback):
+        """Append every log entry (reward, think rate, lengths, loss) to grpo_log.jsonl as training runs."""
+
+        def on_log(self, _args, state, _control, logs=None, **_kw):
+            if logs:
+                with log_path.open("a") as fh:
+                    fh.write(json.dumps({"step": state.global_step, **logs}) + "\n")
+                keys = ("reward", "autothink/think_rate", "autothink/accuracy", "completions/mean_length")
+                brief = " ".join(f"{k.split('/')[-1]}={logs[k]:.3g}" for k in keys if k in logs)
+                if brief:
+                    print(f"[grpo step {state.global_step}/{state.max_steps}] {brief}", flush=True)
+
+    started = time.time()
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=[reward],
+        args=args,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        callbacks=[_WriteLog()],
+    )
+    resume = cfg.save_steps is not None and any(trainer_dir.glob("checkpoint-*"))
+    trainer.train(resume_from_checkpoint=True if resume else None)
+    trainer.save_model(str(out))
+    tokenizer.save_pretrained(str(out))
+    _write_marker(base, out, {
+        "grpo": {
+            **asdict(cfg), "preset_values": asdict(preset), "layout": asdict(layout), "prompt_mode": prompt_mode,
+            "minutes": round((time.time() - started) / 60, 2),
+        }
+    })  # fmt: skip
+    if not cfg.save_steps:
+        import shutil
+
+        shutil.rmtree(trainer_dir, ignore_errors=True)
+    return out
+
+
+def _write_marker(base: str, out: Path, extra: dict) -> None:
+    """Keep the base model's prompt-mode family (the tiny model's no-think string) and append the history."""
+    src = Path(base) / MARKER_FILE
+    meta = json.loads(src.read_text()) if src.is_file() else {}
+    meta.setdefault("history", []).append(extra)
+    meta["base_model"] = base
+    (out / MARKER_FILE).write_text(json.dumps(meta, indent=2, default=str))

@@ -1,0 +1,246 @@
+"""`thinklab rollouts`: value-model training data from a policy's own traces (VGS, methods.md §3).
+
+Per problem: sample `n_rollins` complete traces (roll-ins) from the policy; cut each at the fractions
+`cuts` of its tokens (token-aligned: the cut text is decoded from the policy's own token ids); from
+every cut sample `n_rollouts` continuations (roll-outs) within the remaining `max_tokens`; label each
+roll-out with the grader: 1 = finished correct, 0 = finished wrong, 2 = unfinished (length-capped).
+
+One JSONL row per (problem, roll-in, cut):
+`{id, gold, level, prompt, prefill, roll_in, roll_in_tokens, source_tokens, source_correct, cut,
+  roll_outs: [str], roll_out_tokens: [int], labels: [0|1|2], preds: [str|None]}`.
+Text, not token ids, is stored, so the value model may use another tokenizer than the policy (it
+re-tokenises prompt + roll-in + roll-out as one string, as it will at search time).
+
+Resumable: rows are appended per chunk of problems (fsynced); a rerun skips problems already in the
+file. The settings are stored beside it (`<out>.config.json`); a rerun with other settings is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from thinklab.backends import SamplingParams, load_backend, parse_kv
+from thinklab.data.jsonl import append_jsonl, read_jsonl
+from thinklab.errors import ThinklabError
+from thinklab.prompting.modes import ChatPrompt, continue_prompt, prompt_for
+from thinklab.tasks.registry import get_task
+
+LABEL_WRONG, LABEL_CORRECT, LABEL_UNFINISHED = 0, 1, 2
+
+
+@dataclass
+class RolloutConfig:
+    model: str = "tiny"
+    task: str = "arith:train"
+    out: str = "runs/rollouts/train.jsonl"
+    split: str = "test"  # the task's split name (arith variants pick their own split)
+    levels: tuple[int, ...] = ()  # keep only problems with these `level`s (empty: all)
+    limit: int | None = None
+    n_rollins: int = 2
+    cuts: tuple[float, ...] = (0.25, 0.5, 0.75)
+    n_rollouts: int = 4
+    max_tokens: int = 512
+    sampling: str = "temperature=0.8,top_p=0.95"
+    prompt_mode: str = "standard"
+    system_prompt: str | None = None
+    backend: str = "hf"
+    backend_args: str = ""
+    data_dir: str | None = None
+    seed: int = 0
+    chunk_size: int = 32
+    overwrite: bool = False
+    trust_remote_code: bool = False
+
+    def identity(self) -> dict[str, Any]:
+        skip = {"limit", "out", "overwrite", "chunk_size"}
+        return {k: v for k, v in asdict(self).items() if k not in skip}
+
+
+def _seed(seed: int, *parts: object) -> int:
+    return int.from_bytes(hashlib.sha256("/".join(map(str, (seed, *parts))).encode()).digest()[:4], "big")
+
+
+def label_of(finish_reason: str, correct: bool) -> int:
+    """VGS classes: unfinished beats correctness (a capped trace has no final answer to trust)."""
+    if finish_reason == "length":
+        return LABEL_UNFINISHED
+    return LABEL_CORRECT if correct else LABEL_WRONG
+
+
+def cut_ids(ids: list[int], fraction: float) -> int:
+    """Number of roll-in tokens kept at `fraction` of a trace of len(ids) tokens (0 <= k < len)."""
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"cut fractions must lie in [0, 1), got {fraction}")
+    return min(len(ids) - 1, int(round(fraction * len(ids)))) if ids else 0
+
+
+def build_rollouts(cfg: RolloutConfig, backend: Any = None, console: Any = None) -> Path:
+    """Generate (or resume) the rollout file; returns its path."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from thinklab.eval.runner import task_graders
+
+    console = console or Console(stderr=True)
+    if cfg.n_rollins < 1 or cfg.n_rollouts < 1 or not cfg.cuts:
+        raise ThinklabError("rollouts need --n-rollins >= 1, --n-rollouts >= 1 and at least one --cuts value")
+    for c in cfg.cuts:
+        if not 0.0 <= c < 1.0:
+            raise ThinklabError(f"--cuts values must lie in [0, 1), got {c}")
+    task = get_task(cfg.task)
+    problems = task.problems(Path(cfg.data_dir) if cfg.data_dir else None, split=cfg.split)
+    if cfg.levels:
+        problems = [p for p in problems if p.metadata.get("level") in cfg.levels]
+    if cfg.limit is not None:
+        problems = problems[: cfg.limit]
+    if not problems:
+        raise ThinklabError(f"no problems in {cfg.task} (levels {cfg.levels or 'all'})")
+    params = SamplingParams.parse(cfg.sampling)
+    if params.temperature == 0:
+        raise ThinklabError("rollouts need sampling (temperature > 0) so that roll-outs differ")
+
+    out = Path(cfg.out)
+    meta_path = out.with_name(out.name + ".config.json")
+    if cfg.overwrite:
+        out.unlink(missing_ok=True)
+        meta_path.unlink(missing_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    identity = json.loads(json.dumps(cfg.identity()))  # as stored (tuples become lists)
+    if meta_path.exists():
+        if json.loads(meta_path.read_text()).get("identity") != identity:
+            raise ThinklabError(f"{out} was made with other settings; use --overwrite or another --out")
+    else:
+        meta_path.write_text(json.dumps({"identity": cfg.identity(), "config": asdict(cfg)}, indent=2) + "\n")
+    done = {r["id"] for r in read_jsonl(out, allow_partial_last_line=True)} if out.exists() else set()
+    todo = [p for p in problems if p.id not in done]
+    if todo and backend is None:
+        extra = parse_kv(cfg.backend_args)
+        if cfg.trust_remote_code:
+            extra["trust_remote_code"] = True
+        backend = load_backend(cfg.backend, cfg.model, **extra)
+    extract, grade = task_graders(task)
+    prefill = (
+        backend.modes.prefix(cfg.prompt_mode) if backend is not None and hasattr(backend, "modes") else ""
+    )
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not todo,
+    ) as progress:
+        bar = progress.add_task(f"rollouts {cfg.model} on {cfg.task}", total=len(problems))
+        progress.advance(bar, len(problems) - len(todo))
+        # Chunks are fixed by position in the full list, so a resumed run draws the same seeds.
+        index = {p.id: k for k, p in enumerate(problems)}
+        chunks: dict[int, list] = defaultdict(list)
+        for p in todo:
+            chunks[index[p.id] // cfg.chunk_size].append(p)
+        for chunk_index, chunk in sorted(chunks.items()):
+            rows = _chunk_rows(backend, task, chunk, cfg, params, extract, grade, prefill, chunk_index)
+            append_jsonl(out, rows)
+            progress.advance(bar, len(chunk))
+    return out
+
+
+def _chunk_rows(backend, task, chunk, cfg, params, extract, grade, prefill, chunk_index) -> list[dict]:
+    prompts = [prompt_for(backend, task.render(p), cfg.prompt_mode, cfg.system_prompt) for p in chunk]
+    rollins = backend.generate(
+        prompts,
+        params.with_(n=cfg.n_rollins, max_tokens=cfg.max_tokens, seed=_seed(cfg.seed, chunk_index, "in")),
+    )
+    # (problem k, roll-in j, cut fraction, roll-in text, roll-in tokens, source tokens, source correct)
+    cuts = []
+    for k, (p, row) in enumerate(zip(chunk, rollins, strict=True)):
+        for j, c in enumerate(row):
+            ids = c.token_ids if c.token_ids is not None else _ids(backend, c.text)
+            src_ok = c.finish_reason != "length" and _correct(extract, grade, p.answer, prefill + c.text)
+            for f in cfg.cuts:
+                n = cut_ids(ids, f)
+                text = _decode(backend, ids[:n]) if ids is not None else c.text[: int(f * len(c.text))]
+                cuts.append((k, j, f, text, n, c.tokens, src_ok))
+    # One generate call per remaining-budget value (each cut leaves a different allowance).
+    outs: dict[int, list] = {}
+    by_cap: dict[int, list[int]] = defaultdict(list)
+    for i, (_, _, _, _, n, _, _) in enumerate(cuts):
+        by_cap[max(1, cfg.max_tokens - n)].append(i)
+    for g, (cap, members) in enumerate(sorted(by_cap.items())):
+        res = backend.generate(
+            [continue_prompt(prompts[cuts[i][0]], cuts[i][3]) for i in members],
+            params.with_(n=cfg.n_rollouts, max_tokens=cap, seed=_seed(cfg.seed, chunk_index, "out", g)),
+        )
+        outs.update(zip(members, res, strict=True))
+    rows = []
+    for i, (k, j, f, text, n, src_tokens, src_ok) in enumerate(cuts):
+        p, prompt = chunk[k], prompts[k]
+        preds, labels = [], []
+        for c in outs[i]:
+            pred = extract(prefill + text + c.text)
+            preds.append(pred)
+            labels.append(label_of(c.finish_reason, pred is not None and grade(p.answer, pred)))
+        rows.append(
+            {
+                "id": p.id,
+                "gold": p.answer,
+                "level": p.metadata.get("level"),
+                "prompt": prompt.to_messages() if isinstance(prompt, ChatPrompt) else prompt,
+                "prefill": prefill,
+                "roll_in_index": j,
+                "cut": f,
+                "roll_in": text,
+                "roll_in_tokens": n,
+                "source_tokens": src_tokens,
+                "source_correct": src_ok,
+                "roll_outs": [c.text for c in outs[i]],
+                "roll_out_tokens": [c.tokens for c in outs[i]],
+                "labels": labels,
+                "preds": preds,
+            }
+        )
+    return rows
+
+
+def _correct(extract, grade, gold: str, text: str) -> bool:
+    pred = extract(text)
+    return pred is not None and grade(gold, pred)
+
+
+def _ids(backend: Any, text: str) -> list[int] | None:
+    tok = getattr(backend, "tokenizer", None)
+    return tok(text, add_special_tokens=False)["input_ids"] if tok is not None else None
+
+
+def _decode(backend: Any, ids: list[int]) -> str:
+    return backend.tokenizer.decode(ids, skip_special_tokens=False)
+
+
+def read_rollouts(path: str | Path) -> list[dict]:
+    """Rows of a rollout file, checked: a row without the fields training needs is a DataError."""
+    from thinklab.errors import DataError
+
+    rows = []
+    need = ("prompt", "roll_in", "roll_outs", "labels")
+    data = read_jsonl(path)
+    for line_no, row in zip(data.line_numbers, data, strict=True):
+        missing = [k for k in need if k not in row]
+        if missing:
+            raise DataError(f"{path}:{line_no}: rollout row lacks {', '.join(missing)}")
+        if len(row["roll_outs"]) != len(row["labels"]):
+            raise DataError(
+                f"{path}:{line_no}: {len(row['roll_outs'])} roll_outs but {len(row['labels'])} labels"
+            )
+        if any(lab not in (0, 1, 2) for lab in row["labels"]):
+            raise DataError(f"{path}:{line_no}: labels must be 0 (wrong), 1 (correct) or 2 (unfinished)")
+        if not isinstance(row["prompt"], str):
+            raise DataError(
+                f"{path}:{line_no}: prompt must be the full prompt text (chat prompts are not supported)"
+            )
+        rows.append(row)
+    return rows

@@ -1,0 +1,280 @@
+"""`thinklab train value`: train the value model on rollouts with the Transformers `Trainer`.
+
+The Trainer gives the loop, schedule, clipping, bf16 autocast, Accelerate/DeepSpeed launch and
+checkpoint-resume; thinklab adds only what is specific: a model whose `forward` returns VGS's masked
+per-token loss (`ValueModel`), and a collator that right-pads ids, roll-out masks and labels.
+
+Defaults follow VGS (`train_classifier.py`): AdamW (0.9, 0.95), eps 1e-6, weight decay 0.1 (not on
+norms or biases; the Trainer's rule), grad clip 5.0, lr 1e-4, cosine to 0.1x after warmup. Deviations,
+and why: warmup is a ratio (5%) rather than max(5%, 100 steps), since tiny runs have a few hundred steps
+in all; rows are shuffled individually, not in VGS's groups of 2 roll-outs of one prompt (which only
+serves its multi-GPU batching).
+
+`evaluate_value` measures what the value model is for: ROC AUC of the prefix value (at the roll-in
+cut) against the roll-out's outcome (correct vs not), per cut fraction, on held-out rollouts.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from thinklab.errors import ThinklabError
+from thinklab.search.rollouts import LABEL_CORRECT, read_rollouts
+from thinklab.search.value_model import ValueFunction, ValueHeadConfig, ValueModel, encode
+
+
+@dataclass
+class ValueTrainConfig:
+    data: str = ""
+    model: str = "tiny"  # backbone: the policy itself in VGS (R1-Distill-1.5B), here the tiny model
+    out_dir: str = "runs/value"
+    eval_data: str | None = None  # held-out rollouts: AUC is measured after training
+    epochs: float = 1.0
+    max_steps: int = -1
+    batch_size: int = 16
+    grad_accum: int = 1
+    learning_rate: float = 1e-4
+    min_lr_rate: float = 0.1
+    warmup_ratio: float = 0.05
+    weight_decay: float = 0.1
+    max_grad_norm: float = 5.0
+    max_length: int = 1024
+    num_labels: int = 3
+    dropout: float = 0.05
+    bf16: bool | None = None  # default: on where supported (CUDA with bf16, or CPU autocast)
+    seed: int = 42
+    logging_steps: int = 10
+    save_steps: int = 0  # >0: Trainer checkpoints every N steps, and a rerun resumes from the last
+    trust_remote_code: bool = False
+    extra_args: dict = field(default_factory=dict)  # any other TrainingArguments field
+
+
+def build_examples(rows: Sequence[dict], tokenizer: Any, max_length: int) -> list[dict]:
+    """One example per roll-out: ids of prompt + roll-in + roll-out (one string, tokenised as at
+    search time), the roll-out mask (tokens ending after the roll-in) and the class label."""
+    examples = []
+    for row in rows:
+        head = row["prompt"] + row["roll_in"]
+        for out, label in zip(row["roll_outs"], row["labels"], strict=True):
+            enc = encode(tokenizer, head + out, offsets=True)
+            ids = enc["input_ids"][:max_length]
+            spans = enc["offset_mapping"][:max_length]
+            # A token belongs to the roll-out if it ends after the roll-in (a token straddling the
+            # boundary contains roll-out text); special tokens (empty spans) are never trained on.
+            mask = [1 if (e > len(head) and e > s) else 0 for s, e in spans]
+            if sum(mask) == 0:
+                continue  # the roll-out fell beyond max_length: nothing to learn from it
+            examples.append({"input_ids": ids, "rollout_mask": mask, "labels": int(label)})
+    return examples
+
+
+class ValueCollator:
+    """Right-pads a batch of examples into tensors for `ValueModel.forward`."""
+
+    def __init__(self, pad_token_id: int) -> None:
+        self.pad = pad_token_id
+
+    def __call__(self, batch: list[dict]) -> dict:
+        import torch
+
+        width = max(len(b["input_ids"]) for b in batch)
+        return {
+            "input_ids": torch.tensor(
+                [b["input_ids"] + [self.pad] * (width - len(b["input_ids"])) for b in batch]
+            ),
+            "attention_mask": torch.tensor(
+                [[1] * len(b["input_ids"]) + [0] * (width - len(b["input_ids"])) for b in batch]
+            ),
+            "rollout_mask": torch.tensor(
+                [b["rollout_mask"] + [0] * (width - len(b["rollout_mask"])) for b in batch]
+            ),
+            "labels": torch.tensor([b["labels"] for b in batch]),
+        }
+
+
+def run_train_value(cfg: ValueTrainConfig) -> Path:
+    """Train a value model on a rollout file and save it to `cfg.out_dir`; returns the dir."""
+    import torch
+    from transformers import AutoTokenizer, Trainer, TrainingArguments
+
+    from thinklab.tiny.model import resolve_model_path
+
+    rows = read_rollouts(cfg.data)
+    base = resolve_model_path(cfg.model)
+    tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=cfg.trust_remote_code)
+    if not getattr(tokenizer, "is_fast", False):
+        raise ThinklabError(f"the value model needs a fast tokenizer (offsets) for {cfg.model}")
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    examples = build_examples(rows, tokenizer, cfg.max_length)
+    if not examples:
+        raise ThinklabError(f"{cfg.data} holds no usable roll-outs")
+    model = ValueModel.from_backbone(
+        cfg.model,
+        ValueHeadConfig(num_labels=cfg.num_labels, dropout=cfg.dropout),
+        trust_remote_code=cfg.trust_remote_code,
+    )
+    out = Path(cfg.out_dir)
+    cuda = torch.cuda.is_available()
+    bf16 = cfg.bf16 if cfg.bf16 is not None else (not cuda or torch.cuda.is_bf16_supported())
+    args = TrainingArguments(
+        output_dir=str(out / "trainer"),
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type="cosine_with_min_lr",
+        lr_scheduler_kwargs={"min_lr_rate": cfg.min_lr_rate},
+        warmup_steps=cfg.warmup_ratio,  # a float < 1 is a ratio of the total steps in Transformers 5
+        weight_decay=cfg.weight_decay,
+        adam_beta1=0.9,
+        adam_beta2=0.95,
+        adam_epsilon=1e-6,
+        max_grad_norm=cfg.max_grad_norm,
+        bf16=bf16,
+        use_cpu=not cuda,
+        remove_unused_columns=False,  # the collator's fields are not in the model signature's first args
+        logging_steps=cfg.logging_steps,
+        save_strategy="steps" if cfg.save_steps > 0 else "no",
+        save_steps=cfg.save_steps if cfg.save_steps > 0 else 500,
+        report_to="none",
+        seed=cfg.seed,
+        disable_tqdm=True,
+        **cfg.extra_args,
+    )
+    started = time.time()
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=_ListDataset(examples),
+        data_collator=ValueCollator(tokenizer.pad_token_id),
+    )
+    last = _last_checkpoint(out / "trainer") if cfg.save_steps > 0 else None
+    trainer.train(resume_from_checkpoint=str(last) if last else None)
+    model.save_pretrained(out, tokenizer)
+    losses = [round(h["loss"], 4) for h in trainer.state.log_history if "loss" in h]
+    record: dict[str, Any] = {
+        "config": asdict(cfg),
+        "examples": len(examples),
+        "rows": len(rows),
+        "label_counts": _label_counts(rows),
+        "steps": trainer.state.global_step,
+        "minutes": round((time.time() - started) / 60, 2),
+        "losses": losses,
+    }
+    if cfg.eval_data:
+        # Evaluate the saved model as search will load it: the in-memory one still carries the
+        # Trainer's mixed-precision forward wrapper (bf16 autocast), which shifts values slightly.
+        record["eval"] = evaluate_value(ValueFunction.load(out), read_rollouts(cfg.eval_data))
+    (out / "value_training.json").write_text(json.dumps(record, indent=2) + "\n")
+    shutil.rmtree(out / "trainer", ignore_errors=True)
+    return out
+
+
+class _ListDataset:
+    """A map-style dataset over a list (what the Trainer's DataLoader needs, nothing more)."""
+
+    def __init__(self, items: list[dict]) -> None:
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> dict:
+        return self.items[i]
+
+
+def _last_checkpoint(folder: Path) -> Path | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return (
+        Path(get_last_checkpoint(str(folder)))
+        if folder.is_dir() and get_last_checkpoint(str(folder))
+        else None
+    )
+
+
+def _label_counts(rows: Sequence[dict]) -> dict[str, int]:
+    counts = defaultdict(int)
+    for r in rows:
+        for lab in r["labels"]:
+            counts[("wrong", "correct", "unfinished")[lab]] += 1
+    return dict(counts)
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+def roc_auc(scores: Sequence[float], positives: Sequence[bool]) -> float | None:
+    """Area under the ROC curve = P(score of a random positive > score of a random negative), ties
+    counting one half (the Mann-Whitney U statistic / (n_pos * n_neg)). None if a class is empty."""
+    pos = [s for s, p in zip(scores, positives, strict=True) if p]
+    neg = [s for s, p in zip(scores, positives, strict=True) if not p]
+    if not pos or not neg:
+        return None
+    # Average ranks over ties, then U = sum of positive ranks - n_pos (n_pos + 1) / 2.
+    order = sorted(range(len(scores)), key=lambda i: scores[i])
+    ranks = [0.0] * len(scores)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and scores[order[j + 1]] == scores[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    u = sum(r for r, p in zip(ranks, positives, strict=True) if p) - len(pos) * (len(pos) + 1) / 2
+    return u / (len(pos) * len(neg))
+
+
+def evaluate_value(fn: ValueFunction, rows: Sequence[dict]) -> dict:
+    """ROC AUC of V(prompt + roll-in) against each roll-out's outcome (1 = correct vs 0/2), per cut.
+
+    Every roll-out is one (prefix value, outcome) pair; the prefix is the policy's partial trace at the
+    cut. Also reports AUC of the *roll-in source* outcome (was the trace the prefix was cut from
+    correct?), mean value by outcome, and the base rate, so a high AUC can be read against them."""
+    values = fn([r["prompt"] for r in rows], [r["roll_in"] for r in rows])
+    by_cut: dict[str, dict[str, list]] = defaultdict(lambda: {"v": [], "y": []})
+    for r, v in zip(rows, values, strict=True):
+        for lab in r["labels"]:
+            for key in (f"{r['cut']:.2f}", "all"):
+                by_cut[key]["v"].append(v)
+                by_cut[key]["y"].append(lab == LABEL_CORRECT)
+    out: dict[str, Any] = {"rows": len(rows), "by_cut": {}}
+    for key in sorted(by_cut):
+        v, y = by_cut[key]["v"], by_cut[key]["y"]
+        pos = [a for a, b in zip(v, y, strict=True) if b]
+        neg = [a for a, b in zip(v, y, strict=True) if not b]
+        out["by_cut"][key] = {
+            "pairs": len(v),
+            "correct_rate": sum(y) / len(y),
+            "auc": roc_auc(v, y),
+            "mean_value_correct": sum(pos) / len(pos) if pos else None,
+            "mean_value_wrong": sum(neg) / len(neg) if neg else None,
+        }
+    mid = [k for k in out["by_cut"] if k != "all" and 0.3 <= float(k) <= 0.7]
+    if mid:
+        v = [
+            val for r, val in zip(rows, values, strict=True) for _ in r["labels"] if f"{r['cut']:.2f}" in mid
+        ]
+        y = [lab == LABEL_CORRECT for r in rows for lab in r["labels"] if f"{r['cut']:.2f}" in mid]
+        out["mid_trace_auc"] = roc_auc(v, y)
+        out["mid_trace_cuts"] = mid
+    # Brier score of the value as a probability of success, over all pairs.
+    pairs = [(val, lab == LABEL_CORRECT) for r, val in zip(rows, values, strict=True) for lab in r["labels"]]
+    out["brier"] = sum((v - float(y)) ** 2 for v, y in pairs) / len(pairs) if pairs else None
+    return out
+
+
+def evaluate_value_dir(model_dir: str, data: str, device: str | None = None) -> dict:
+    """Load a saved value model and evaluate it on a rollout file (`thinklab value-eval`)."""
+    fn = ValueFunction.load(model_dir, device=device)
+    return evaluate_value(fn, read_rollouts(data))

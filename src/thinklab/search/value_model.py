@@ -1,0 +1,244 @@
+"""The value model: a causal-LM backbone with a per-token classification head (VGS's
+`Qwen2ForClassifier`, methods.md §3), for any backbone `AutoModel` loads.
+
+- Head: `Linear(h, h, bias=False) -> ReLU -> Linear(h, 3, bias=False)` on the last hidden states,
+  dropout on the hidden states while training (VGS uses p = attention_dropout, 0.05).
+- Classes: 0 = finished wrong, 1 = finished correct, 2 = unfinished (length-capped).
+- Loss: per-token cross-entropy against the roll-out's final class, masked to roll-out tokens, mean
+  per sequence, then mean over the batch.
+- Value of a prefix: softmax(logits)[..., 1] at its last token, i.e. P(this prefix ends correct).
+
+Saved as a plain Hugging Face model directory of the backbone (config, weights, tokenizer: `AutoModel`
+loads it) plus `value_head.safetensors` and `value_config.json`, so nothing custom is needed to read
+the backbone and no remote code is ever run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from thinklab.errors import ThinklabError
+from thinklab.prompting.modes import MARKER_FILE, ChatPrompt, Prompt, modes_for, render_chat
+
+HEAD_FILE = "value_head.safetensors"
+CONFIG_FILE = "value_config.json"
+LABELS = ("wrong", "correct", "unfinished")
+SUCCESS_INDEX = 1
+
+
+@dataclass
+class ValueHeadConfig:
+    num_labels: int = 3
+    dropout: float = 0.05
+    success_index: int = SUCCESS_INDEX
+    base_model: str = ""
+    format: str = "thinklab-value-v1"
+
+
+def encode(tokenizer: Any, text: str, offsets: bool = False) -> dict:
+    """Token ids of a full text (prompt + response) exactly as the value model sees them, in training
+    and at inference alike: special tokens only where the tokenizer adds them and the text has no BOS."""
+    bos = tokenizer.bos_token
+    add_special = not (bos and text.startswith(bos))
+    return tokenizer(text, add_special_tokens=add_special and bool(bos), return_offsets_mapping=offsets)
+
+
+class ValueModel(nn.Module):
+    """Backbone + per-token head. `forward` returns `{"loss", "logits"}` so the Transformers Trainer
+    trains it as is; `__call__(prompts, texts)` via `ValueFunction` gives values for search."""
+
+    def __init__(self, backbone: nn.Module, cfg: ValueHeadConfig) -> None:
+        super().__init__()
+        h = backbone.config.hidden_size
+        self.backbone = backbone
+        self.value_config = cfg
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.head = nn.Sequential(
+            nn.Linear(h, h, bias=False), nn.ReLU(), nn.Linear(h, cfg.num_labels, bias=False)
+        )
+
+    # ------------------------------------------------------------------ model
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        rollout_mask: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor | None]:
+        hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        logits = self.head(self.dropout(hidden).to(self.head[0].weight.dtype)).float()
+        loss = None
+        if labels is not None:
+            if rollout_mask is None:
+                raise ValueError("training the value model needs rollout_mask")
+            loss = token_loss(logits, labels, rollout_mask)
+        return {"loss": loss, "logits": logits}
+
+    def success_probs(self, logits: torch.Tensor) -> torch.Tensor:
+        if self.value_config.num_labels == 1:
+            return torch.sigmoid(logits[..., 0])
+        return torch.softmax(logits, dim=-1)[..., self.value_config.success_index]
+
+    # ------------------------------------------------------------------ io
+    def save_pretrained(self, out_dir: str | Path, tokenizer: Any = None) -> Path:
+        from safetensors.torch import save_file
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        self.backbone.save_pretrained(str(out), safe_serialization=True)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(str(out))
+        head = {k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}
+        save_file(head, str(out / HEAD_FILE), metadata={"format": "pt"})
+        (out / CONFIG_FILE).write_text(json.dumps(asdict(self.value_config), indent=2) + "\n")
+        marker = Path(self.value_config.base_model) / MARKER_FILE if self.value_config.base_model else None
+        if marker is not None and marker.is_file():  # keep the prompt-mode family of thinklab models
+            (out / MARKER_FILE).write_text(marker.read_text())
+        return out
+
+    @classmethod
+    def from_pretrained(
+        cls, path: str | Path, dtype: torch.dtype = torch.float32, trust_remote_code: bool = False
+    ) -> ValueModel:
+        from safetensors.torch import load_file
+        from transformers import AutoModel
+
+        path = Path(path)
+        if not (path / CONFIG_FILE).is_file() or not (path / HEAD_FILE).is_file():
+            raise ThinklabError(
+                f"{path} is not a value model directory (needs {CONFIG_FILE} and {HEAD_FILE}; "
+                "train one with `thinklab train value`)"
+            )
+        cfg = ValueHeadConfig(**json.loads((path / CONFIG_FILE).read_text()))
+        backbone = AutoModel.from_pretrained(str(path), dtype=dtype, trust_remote_code=trust_remote_code)
+        model = cls(backbone, cfg)
+        model.head.load_state_dict(load_file(str(path / HEAD_FILE)))
+        model.head.to(dtype)
+        return model
+
+    @classmethod
+    def from_backbone(
+        cls, model: str, cfg: ValueHeadConfig | None = None, dtype: torch.dtype = torch.float32, **kw: Any
+    ) -> ValueModel:
+        """A fresh head on a causal LM's backbone (`tiny`, a local dir or a hub id)."""
+        from transformers import AutoModel
+
+        from thinklab.tiny.model import resolve_model_path
+
+        path = resolve_model_path(model)
+        cfg = cfg or ValueHeadConfig()
+        cfg.base_model = cfg.base_model or path
+        try:
+            backbone = AutoModel.from_pretrained(path, dtype=dtype, **kw)
+        except (OSError, ValueError) as exc:
+            raise ThinklabError(f"cannot load backbone {model!r}: {str(exc).splitlines()[0]}") from None
+        return cls(backbone, cfg)
+
+
+def token_loss(logits: torch.Tensor, labels: torch.Tensor, rollout_mask: torch.Tensor) -> torch.Tensor:
+    """VGS's loss: CE of every token against its sequence's class, masked to roll-out tokens, averaged
+    per sequence, then over the batch (so long roll-outs do not outweigh short ones).
+
+    logits (B, T, C), labels (B,), rollout_mask (B, T) of 0/1."""
+    b, t, c = logits.shape
+    if c == 1:  # VGS's BCE variant: label 1 (correct) vs the rest
+        target = (labels == SUCCESS_INDEX).float()[:, None].expand(b, t)
+        per_token = nn.functional.binary_cross_entropy_with_logits(logits[..., 0], target, reduction="none")
+    else:
+        target = labels[:, None].expand(b, t)
+        per_token = nn.functional.cross_entropy(
+            logits.reshape(b * t, c), target.reshape(-1), reduction="none"
+        )
+        per_token = per_token.view(b, t)
+    mask = rollout_mask.to(per_token.dtype)
+    per_seq = (per_token * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    return per_seq.mean()
+
+
+class ValueFunction:
+    """Batched prefix scoring for search: `value_fn(prompts, texts)` -> P(correct) at each last token.
+
+    Sequences are sorted by length and right-padded in batches; `last_tokens` records how many tokens
+    each pair cost (compute accounting), `tokens_scored` the running total."""
+
+    def __init__(
+        self,
+        model: ValueModel,
+        tokenizer: Any,
+        device: str | None = None,
+        batch_size: int = 64,
+        max_length: int | None = None,
+    ) -> None:
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = model.to(self.device).eval()
+        self.tokenizer = tokenizer
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self.batch_size = batch_size
+        self.max_length = max_length or getattr(model.backbone.config, "max_position_embeddings", None)
+        self.modes = None
+        self.last_tokens: list[int] = []
+        self.tokens_scored = 0
+
+    @classmethod
+    def load(
+        cls, path: str | Path, device: str | None = None, batch_size: int = 64, dtype: str = "float32"
+    ) -> ValueFunction:
+        from transformers import AutoTokenizer
+
+        torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}.get(
+            dtype
+        )
+        if torch_dtype is None:
+            raise ThinklabError(f"unknown value-model dtype {dtype!r}; use float32, bfloat16 or float16")
+        model = ValueModel.from_pretrained(path, dtype=torch_dtype)
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        fn = cls(model, tokenizer, device=device, batch_size=batch_size)
+        fn.modes = modes_for(path)
+        return fn
+
+    def text_of(self, prompt: Prompt, text: str) -> str:
+        if isinstance(prompt, ChatPrompt):  # chat-server prompts: render with the value model's template
+            user = next(c for r, c in prompt.messages if r == "user")
+            system = next((c for r, c in prompt.messages if r == "system"), None)
+            prefill = prompt.prefill or (self.modes.standard if self.modes else "")
+            return render_chat(self.tokenizer, user, system) + prefill + text
+        return prompt + text
+
+    def values(self, texts: Sequence[str]) -> list[float]:
+        """P(correct) at the last token of each full text."""
+        ids = [encode(self.tokenizer, t)["input_ids"] for t in texts]
+        if self.max_length:
+            # Keep the end: the value is read at the last token, and that token must see its prefix.
+            ids = [x[-self.max_length :] for x in ids]
+        self.last_tokens = [len(x) for x in ids]
+        self.tokens_scored += sum(self.last_tokens)
+        out = [0.0] * len(ids)
+        order = sorted(range(len(ids)), key=lambda k: -len(ids[k]))
+        pad = self.tokenizer.pad_token_id
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            width = max(len(ids[k]) for k in idx)
+            input_ids = torch.tensor(
+                [ids[k] + [pad] * (width - len(ids[k])) for k in idx], device=self.device
+            )
+            attention = torch.tensor(
+                [[1] * len(ids[k]) + [0] * (width - len(ids[k])) for k in idx], device=self.device
+            )
+            with torch.inference_mode():
+                logits = self.model(input_ids=input_ids, attention_mask=attention)["logits"]
+                last = attention.sum(1) - 1
+                probs = self.model.success_probs(logits[torch.arange(len(idx), device=self.device), last])
+            for k, p in zip(idx, probs.tolist(), strict=True):
+                out[k] = float(p)
+        return out
+
+    def __call__(self, prompts: Sequence[Prompt], texts: Sequence[str]) -> list[float]:
+        return self.values([self.text_of(p, t) for p, t in zip(prompts, texts, strict=True)])

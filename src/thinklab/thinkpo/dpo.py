@@ -1,0 +1,169 @@
+"""`thinklab train dpo`: TRL's DPOTrainer on preference pairs, with `train sft`'s conventions.
+
+Every pair becomes plain strings: the prompt is the model's chat template up to the assistant turn (no
+thinking prefill), chosen/rejected are the whole assistant responses (their `<think>` blocks included);
+TRL appends the EOS token. That is the token sequence the model sees at inference with the standard
+prompt mode, for the tiny model and R1-style models alike. thinklab does not let TRL apply the chat
+template to the responses because R1-Distill templates drop the `<think>` block from assistant turns,
+which would train DPO on the answers alone.
+
+Reference model: by default a frozen copy of the starting policy (TRL loads it from the same path; with
+LoRA no copy is needed, the adapter is disabled to get the reference log-probs). `ref_model` points at
+another model; `precompute_ref_log_probs` computes the reference once before training and frees it.
+
+Defaults are ThinkPO's README settings for 7B models (β 0.01, lr 3e-7, sigmoid loss, cosine, warmup
+0.1, 1 epoch); the tiny model needs a far larger learning rate (see docs/thinkpo.md). Multi-GPU: launch
+the same command under `accelerate launch` (DeepSpeed ZeRO-3 config in configs/accelerate/).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from thinklab.data.writers import read_pairs
+from thinklab.errors import ThinklabError
+from thinklab.prompting.modes import MARKER_FILE, render_chat
+
+
+@dataclass
+class DPORunConfig:
+    model: str = "tiny"
+    data: str = ""
+    out_dir: str = "runs/dpo"
+    ref_model: str | None = None  # None: frozen copy of `model` (LoRA: the adapter-disabled base)
+    beta: float = 0.01
+    loss_type: str = "sigmoid"
+    learning_rate: float = 3e-7
+    epochs: float = 1.0
+    max_steps: int = -1
+    batch_size: int = 8
+    grad_accum: int = 1
+    lr_scheduler: str = "cosine"
+    warmup_ratio: float = 0.1
+    max_length: int = 1024
+    precompute_ref_log_probs: bool = False
+    lora: bool = False
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    merge_lora: bool = True
+    bf16: bool | None = None  # default: on where supported (CUDA with bf16, or CPU autocast)
+    gradient_checkpointing: bool = False
+    seed: int = 42
+    logging_steps: int = 10
+    trust_remote_code: bool = False
+    extra_args: dict = field(default_factory=dict)  # any other DPOConfig field
+
+
+def build_rows(data: str, tokenizer) -> list[dict]:
+    """Plain prompt/chosen/rejected strings: templated prompt, full assistant responses."""
+    rows = []
+    for pair in read_pairs(data):
+        prompt = render_chat(tokenizer, pair.prompt, pair.system)
+        rows.append({"prompt": prompt, "chosen": pair.chosen, "rejected": pair.rejected})
+    if not rows:
+        raise ThinklabError(f"{data} holds no preference pairs")
+    return rows
+
+
+def run_dpo(cfg: DPORunConfig) -> Path:
+    """Train with DPO and save a loadable model dir at `cfg.out_dir` (LoRA merged by default)."""
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import DPOConfig, DPOTrainer
+
+    from thinklab.tiny.model import resolve_model_path
+
+    base = resolve_model_path(cfg.model)
+    tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=cfg.trust_remote_code)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    dataset = Dataset.from_list(build_rows(cfg.data, tokenizer))
+    load = dict(dtype=torch.float32, trust_remote_code=cfg.trust_remote_code)
+    model = AutoModelForCausalLM.from_pretrained(base, **load)
+    ref = None
+    if cfg.ref_model:
+        ref = AutoModelForCausalLM.from_pretrained(resolve_model_path(cfg.ref_model), **load)
+    peft_config = None
+    if cfg.lora:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(
+            r=cfg.lora_r,
+            lora_alpha=cfg.lora_alpha,
+            lora_dropout=cfg.lora_dropout,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
+        )
+    out = Path(cfg.out_dir)
+    cuda = torch.cuda.is_available()
+    bf16 = cfg.bf16 if cfg.bf16 is not None else (not cuda or torch.cuda.is_bf16_supported())
+    args = DPOConfig(
+        output_dir=str(out / "trainer"),
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=cfg.warmup_ratio,  # transformers 5: a float < 1 in warmup_steps is a ratio
+        beta=cfg.beta,
+        loss_type=[cfg.loss_type],
+        max_length=cfg.max_length,
+        precompute_ref_log_probs=cfg.precompute_ref_log_probs,
+        bf16=bf16,
+        use_cpu=not cuda,
+        # TRL turns activation checkpointing on by default; on CPU and small models it only costs time.
+        activation_checkpointing=cfg.gradient_checkpointing,
+        logging_steps=cfg.logging_steps,
+        save_strategy="no",
+        report_to="none",
+        seed=cfg.seed,
+        disable_tqdm=True,
+        **cfg.extra_args,
+    )
+    started = time.time()
+    trainer = DPOTrainer(
+        model=model,
+        ref_model=ref,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+    )
+    trainer.train()
+    model = trainer.model
+    if cfg.lora and cfg.merge_lora:
+        model = model.merge_and_unload()
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(out), safe_serialization=True)
+    tokenizer.save_pretrained(str(out))
+    log = [
+        {k: (round(v, 5) if isinstance(v, float) else v) for k, v in h.items()}
+        for h in trainer.state.log_history
+    ]
+    (out / "dpo_log.json").write_text(json.dumps(log, indent=2) + "\n")
+    record = {
+        **asdict(cfg),
+        "pairs": len(dataset),
+        "steps": trainer.state.global_step,
+        "minutes": round((time.time() - started) / 60, 2),
+    }
+    _carry_marker(base, out, {"dpo": record})
+    shutil.rmtree(out / "trainer", ignore_errors=True)
+    return out
+
+
+def _carry_marker(base: str, out: Path, extra: dict) -> None:
+    """Keep the base's prompt-mode family (thinklab.json) and append this training record, as `train
+    sft` does, so backends keep prompting the fine-tune the way its base was trained."""
+    src = Path(base) / MARKER_FILE
+    meta = json.loads(src.read_text()) if src.is_file() else {}
+    meta.setdefault("history", []).append(extra)
+    meta["base_model"] = base
+    (out / MARKER_FILE).write_text(json.dumps(meta, indent=2))

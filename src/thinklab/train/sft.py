@@ -1,0 +1,154 @@
+"""`thinklab train sft`: TRL's SFTTrainer on any messages / sharegpt / alpaca JSONL, full or LoRA.
+
+Every example becomes a prompt/completion pair: the prompt is the model's chat template up to the
+assistant turn (no thinking prefill), the completion is the whole assistant response (its `<think>`
+block included), and the loss is on the completion only. That is the same token sequence the model
+sees at inference with the standard prompt mode, for the tiny model and for R1-style models alike.
+
+Multi-GPU users launch the same command under Accelerate (`accelerate launch --config_file
+configs/accelerate/deepspeed_zero3.yaml -m thinklab train sft ...`); TRL/Transformers pick the
+distributed setup up from the launcher. LoRA adapters are merged into the base weights by default so
+the output is a plain model directory that every backend loads.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from thinklab.data.writers import read_examples
+from thinklab.errors import ThinklabError
+from thinklab.prompting.modes import MARKER_FILE, render_chat
+
+
+@dataclass
+class SFTRunConfig:
+    model: str = "tiny"
+    data: str = ""
+    out_dir: str = "runs/sft"
+    epochs: float = 1.0
+    max_steps: int = -1
+    batch_size: int = 16
+    grad_accum: int = 1
+    learning_rate: float = 2e-4
+    lr_scheduler: str = "cosine"
+    warmup_ratio: float = 0.05
+    max_length: int = 1024
+    lora: bool = False
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    merge_lora: bool = True
+    bf16: bool | None = None  # default: on where supported (CUDA, or CPU autocast)
+    gradient_checkpointing: bool = False
+    seed: int = 42
+    logging_steps: int = 10
+    trust_remote_code: bool = False
+    extra_args: dict = field(default_factory=dict)  # any other SFTConfig field
+
+
+def build_rows(data: str, tokenizer) -> list[dict]:
+    rows = []
+    for ex in read_examples(data):
+        prompt = render_chat(tokenizer, ex.user_content, ex.system)
+        rows.append({"prompt": prompt, "completion": ex.response})
+    if not rows:
+        raise ThinklabError(f"{data} holds no training examples")
+    return rows
+
+
+def run_sft(cfg: SFTRunConfig) -> Path:
+    """Fine-tune and save a loadable model dir at `cfg.out_dir`; returns it."""
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    from thinklab.tiny.model import resolve_model_path
+
+    base = resolve_model_path(cfg.model)
+    tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=cfg.trust_remote_code)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    dataset = Dataset.from_list(build_rows(cfg.data, tokenizer))
+    model = AutoModelForCausalLM.from_pretrained(
+        base, dtype=torch.float32, trust_remote_code=cfg.trust_remote_code
+    )
+    peft_config = None
+    if cfg.lora:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(
+            r=cfg.lora_r,
+            lora_alpha=cfg.lora_alpha,
+            lora_dropout=cfg.lora_dropout,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
+        )
+    out = Path(cfg.out_dir)
+    bf16 = (
+        cfg.bf16
+        if cfg.bf16 is not None
+        else (not torch.cuda.is_available() or torch.cuda.is_bf16_supported())
+    )
+    args = SFTConfig(
+        output_dir=str(out / "trainer"),
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=cfg.warmup_ratio,  # transformers 5: a float < 1 in warmup_steps is a ratio (no warmup_ratio)
+        bf16=bf16,
+        use_cpu=not torch.cuda.is_available(),
+        # TRL turns these on by default; on CPU they only cost time, so they are explicit here.
+        activation_checkpointing=cfg.gradient_checkpointing,
+        packing=False,
+        padding_free=False,
+        completion_only_loss=True,
+        max_length=cfg.max_length,
+        train_sampling_strategy="group_by_length",
+        logging_steps=cfg.logging_steps,
+        save_strategy="no",
+        report_to="none",
+        seed=cfg.seed,
+        disable_tqdm=True,
+        **cfg.extra_args,
+    )
+    started = time.time()
+    trainer = SFTTrainer(
+        model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config
+    )
+    trainer.train()
+    model = trainer.model
+    if cfg.lora and cfg.merge_lora:
+        model = model.merge_and_unload()
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(out), safe_serialization=True)
+    tokenizer.save_pretrained(str(out))
+    _carry_marker(
+        base,
+        out,
+        {
+            "sft": {
+                **asdict(cfg),
+                "minutes": round((time.time() - started) / 60, 2),
+                "losses": [round(h["loss"], 4) for h in trainer.state.log_history if "loss" in h],
+            }
+        },
+    )
+    shutil.rmtree(out / "trainer", ignore_errors=True)
+    return out
+
+
+def _carry_marker(base: str, out: Path, extra: dict) -> None:
+    """Fine-tunes of a thinklab model keep its prompt-mode family; the training record is appended."""
+    src = Path(base) / MARKER_FILE
+    meta = json.loads(src.read_text()) if src.is_file() else {}
+    meta.setdefault("history", []).append(extra)
+    meta["base_model"] = base
+    (out / MARKER_FILE).write_text(json.dumps(meta, indent=2))

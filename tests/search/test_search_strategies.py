@@ -1,0 +1,93 @@
+"""Sampling strategies on the real tiny model: compute accounting identical for all strategies."""
+
+from __future__ import annotations
+
+import pytest
+
+from thinklab.backends import SamplingParams
+from thinklab.backends.forcing import BudgetConfig, generate_budgeted
+from thinklab.grading import extract_answer
+from thinklab.search.runner import segments
+from thinklab.search.strategies import Candidate, aggregate, blocks_of, logprob_scorer, run_sampling
+
+PARAMS = SamplingParams(temperature=1.0, top_p=0.95, seed=11)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from thinklab.backends import load_backend
+
+    return load_backend("hf", "tiny", threads=1)
+
+
+@pytest.fixture(scope="module")
+def prompts(tiny):
+    from thinklab.prompting.modes import prompt_for
+
+    return [prompt_for(tiny, q) for q in ("Compute 4 + 5 * 2 from left to right.", "Compute 30 - 7 + 2 - 9 from left to right.")]
+
+
+def extract(text):
+    return extract_answer("<think>\n" + text)
+
+
+def test_blocks_by_hand():
+    assert [blocks_of(t, 64) for t in (0, 1, 64, 65, 128, 129)] == [1, 1, 1, 2, 2, 3]
+
+
+def test_segments_are_nested_powers_of_two():
+    assert segments(1) == [(0, 1)]
+    assert segments(5) == [(0, 1), (1, 2), (2, 4), (4, 8)]
+    assert segments(8) == [(0, 1), (1, 2), (2, 4), (4, 8)]
+
+
+@pytest.mark.parametrize("strategy", ["majority", "weighted", "bon"])
+def test_tokens_are_every_sample_every_strategy(tiny, prompts, strategy):
+    scorer = logprob_scorer(tiny)
+    results = run_sampling(strategy, tiny, prompts, 4, PARAMS, 48, extract, scorer=scorer, block_size=16)
+    direct = generate_budgeted(tiny, prompts, PARAMS.with_(n=4), 48, BudgetConfig())
+    for res, row in zip(results, direct, strict=True):
+        assert len(res.candidates) == 4
+        assert res.tokens_generated == sum(r.tokens for r in row) == sum(c.tokens for c in res.candidates)
+        assert res.blocks == sum(blocks_of(r.tokens, 16) for r in row)
+        if strategy == "majority":
+            assert res.value_tokens == 0
+        else:  # the scorer read prompt + response of every sample once
+            assert res.value_tokens == sum(c.value_tokens for c in res.candidates) > res.tokens_generated
+
+
+def test_budget_forcing_tokens_are_counted(tiny, prompts):
+    """s1 through the strategies: forced strings ("Wait", the forced close) count as spent tokens."""
+    cfg = BudgetConfig(mode="force-answer", extend=2, answer_tokens=16)
+    results = run_sampling("majority", tiny, prompts, 3, PARAMS, 64, extract, budget=cfg, block_size=16)
+    direct = generate_budgeted(tiny, prompts, PARAMS.with_(n=3), 64, cfg)
+    for res, row in zip(results, direct, strict=True):
+        assert res.tokens_generated == sum(r.tokens for r in row)
+        assert [c.extensions for c in res.candidates] == [r.extensions for r in row]
+        slack = tiny.count_tokens(cfg.close_str) + tiny.count_tokens(cfg.extend_str)
+        for r in row:
+            assert r.tokens >= r.generated_tokens
+            assert r.tokens == r.thinking_tokens + r.answer_tokens
+            assert r.thinking_tokens <= 64 + slack  # the thinking budget, plus forced strings
+
+
+def test_bon_picks_highest_scored_answered_candidate():
+    cands = [
+        Candidate("a", None, 5, "length", value=0.99),
+        Candidate("b", "3", 7, "stop", value=0.2),
+        Candidate("c", "4", 9, "stop", value=0.7),
+    ]
+    res = aggregate("bon", cands)
+    assert res.answer == "4" and res.chosen == 2
+    assert res.tokens_generated == 21
+
+
+def test_weighted_needs_values():
+    with pytest.raises(ValueError, match="scored"):
+        aggregate("weighted", [Candidate("a", "1", 3, "stop")])
+
+
+def test_single_costs_one_sample():
+    cands = [Candidate("a", "1", 5, "stop", blocks=1), Candidate("b", "2", 7, "stop", blocks=1)]
+    res = aggregate("single", cands)
+    assert (res.answer, res.tokens_generated, res.blocks) == ("1", 5, 1)

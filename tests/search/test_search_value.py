@@ -1,0 +1,172 @@
+"""The value model: VGS's loss by hand, AUC by hand, batched scoring, save/load, and real training."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from thinklab.errors import DataError, ThinklabError
+from thinklab.search.rollouts import cut_ids, label_of, read_rollouts
+from thinklab.search.train_value import ValueTrainConfig, build_examples, roc_auc, run_train_value
+from thinklab.search.value_model import (
+    CONFIG_FILE,
+    HEAD_FILE,
+    ValueFunction,
+    ValueHeadConfig,
+    ValueModel,
+    token_loss,
+)
+
+
+def test_token_loss_by_hand():
+    ln2, ln3, ln4 = math.log(2), math.log(3), math.log(4)
+    logits = torch.tensor(
+        [
+            [[0.0, ln2, 0.0], [0.0, 0.0, 0.0], [9.0, -9.0, 5.0]],  # label 1: CE ln2, ln3, (masked)
+            [[1.0, 2.0, 3.0], [7.0, 0.0, 0.0], [0.0, ln2, 0.0]],  # label 0: (masked), (masked), CE ln4
+        ]
+    )
+    labels = torch.tensor([1, 0])
+    mask = torch.tensor([[1, 1, 0], [0, 0, 1]])
+    expected = ((ln2 + ln3) / 2 + ln4) / 2  # mean per sequence, then over the batch
+    assert token_loss(logits, labels, mask).item() == pytest.approx(expected, rel=1e-6)
+    token_mean = (ln2 + ln3 + ln4) / 3  # what a flat token mean would give instead
+    assert abs(expected - token_mean) > 1e-3
+
+
+def test_roc_auc_by_hand():
+    assert roc_auc([0.1, 0.4, 0.35, 0.8], [False, False, True, True]) == pytest.approx(0.75)
+    assert roc_auc([0.5, 0.5], [True, False]) == pytest.approx(0.5)  # ties count one half
+    assert roc_auc([0.2, 0.9, 0.9], [False, True, True]) == pytest.approx(1.0)
+    assert roc_auc([0.2, 0.3], [True, True]) is None
+
+
+def test_labels_and_cuts():
+    assert label_of("length", True) == 2
+    assert label_of("stop", True) == 1
+    assert label_of("stop", False) == 0
+    assert [cut_ids(list(range(10)), f) for f in (0.0, 0.25, 0.5, 0.99)] == [0, 2, 5, 9]
+    with pytest.raises(ValueError):
+        cut_ids([1, 2], 1.0)
+
+
+@pytest.fixture(scope="module")
+def fresh():
+    from transformers import AutoTokenizer
+
+    from thinklab.tiny.model import resolve_model_path
+
+    torch.manual_seed(0)
+    model = ValueModel.from_backbone("tiny", ValueHeadConfig(dropout=0.0))
+    tok = AutoTokenizer.from_pretrained(resolve_model_path("tiny"))
+    return model, tok
+
+
+def test_batched_values_equal_one_at_a_time(fresh):
+    model, tok = fresh
+    fn = ValueFunction(model, tok, device="cpu", batch_size=8)
+    texts = ["<|user|>\nCompute 1 + 2.\n<|assistant|>\n<think>\n", "Step 1: 4 * 5 = 20.", "x" * 3]
+    batched = fn.values(texts)
+    alone = [fn.values([t])[0] for t in texts]
+    assert batched == pytest.approx(alone, abs=1e-5)
+    assert all(0.0 < v < 1.0 for v in batched)
+    assert fn.last_tokens == [len(tok(texts[2])["input_ids"])]
+
+
+def test_save_and_load_round_trip(fresh, tmp_path):
+    from transformers import AutoModel
+
+    model, tok = fresh
+    texts = ["<|user|>\nCompute 7 - 3.\n<|assistant|>\n<think>\nStep 1: 7 - 3 = 4.", "So the answer is 4."]
+    before = ValueFunction(model, tok, device="cpu").values(texts)
+    out = model.save_pretrained(tmp_path / "vm", tok)
+    assert (out / HEAD_FILE).is_file() and (out / CONFIG_FILE).is_file() and (out / "config.json").is_file()
+    assert AutoModel.from_pretrained(str(out)).config.hidden_size == 256  # a plain HF backbone dir
+    after = ValueFunction.load(out, device="cpu").values(texts)
+    assert after == pytest.approx(before, abs=1e-6)
+
+
+def test_not_a_value_model_dir(tmp_path):
+    with pytest.raises(ThinklabError, match="not a value model"):
+        ValueModel.from_pretrained(tmp_path)
+
+
+def test_roll_out_mask_covers_exactly_the_roll_out(fresh):
+    _, tok = fresh
+    row = {
+        "prompt": "<|user|>\nCompute 5 + 3.\n<|assistant|>\n<think>\n",
+        "roll_in": "Okay, let me restate the problem: start with 5, then + 3.\n\n",
+        "roll_outs": ["Step 1: 5 + 3 = 8.\n\nSo the answer is 8.\n</think>\n\n\\boxed{8}"],
+        "labels": [1],
+    }
+    (ex,) = build_examples([row], tok, max_length=1024)
+    kept = [t for t, m in zip(ex["input_ids"], ex["rollout_mask"], strict=True) if m]
+    assert tok.decode(kept) == row["roll_outs"][0]
+    assert ex["labels"] == 1
+    # cut at max_length inside the prompt: nothing of the roll-out is left, the example is dropped
+    assert build_examples([row], tok, max_length=5) == []
+
+
+def _write_rows(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_bad_rollout_rows_name_the_line(tmp_path):
+    good = {"prompt": "p", "roll_in": "", "roll_outs": ["a"], "labels": [1]}
+    bad = {"prompt": "p", "roll_in": "", "roll_outs": ["a", "b"], "labels": [1]}
+    path = tmp_path / "r.jsonl"
+    _write_rows(path, [good, bad])
+    with pytest.raises(DataError, match=r"r\.jsonl:2: 2 roll_outs but 1 labels"):
+        read_rollouts(path)
+    _write_rows(path, [{**good, "labels": [3]}])
+    with pytest.raises(DataError, match=r":1: labels must be"):
+        read_rollouts(path)
+
+
+@pytest.mark.slow
+def test_trainer_learns_a_visible_signal(tmp_path):
+    """A real Trainer run on rows whose roll-in says whether the trace went wrong: after training,
+    prefix values separate correct from wrong roll-outs on held-out problems, and the saved model
+    gives the same values as the evaluation written at the end of training."""
+    import random
+
+    from thinklab.search.train_value import evaluate_value
+
+    rng = random.Random(0)
+
+    def rows(n, offset):
+        out = []
+        for i in range(n):
+            a, b = rng.randint(10, 60), rng.randint(2, 9)
+            ok = i % 2 == 0
+            check = "Let me double check. Yes." if ok else "Wait, that is wrong."
+            out.append(
+                {
+                    "id": f"p{offset + i}",
+                    "prompt": f"<|user|>\nCompute {a} + {b} from left to right.\n<|assistant|>\n<think>\n",
+                    "roll_in": f"Step 1: {a} + {b} = {a + b}.\n\n{check}\n\n",
+                    "roll_outs": [f"So the answer is {a + b}.\n</think>\n\n\\boxed{{{a + b}}}"] * 2,
+                    "labels": [1, 1] if ok else [0, 0],
+                    "cut": 0.5,
+                }
+            )
+        return out
+
+    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    _write_rows(train, rows(64, 0))
+    _write_rows(test, rows(20, 1000))
+    cfg = ValueTrainConfig(
+        data=str(train), out_dir=str(tmp_path / "vm"), eval_data=str(test), max_steps=20, batch_size=16,
+        learning_rate=1e-3, logging_steps=5, dropout=0.0,
+    )
+    out = run_train_value(cfg)
+    record = json.loads((out / "value_training.json").read_text())
+    assert record["steps"] == 20
+    assert record["losses"][-1] < 0.5 * record["losses"][0]
+    ev = evaluate_value(ValueFunction.load(out, device="cpu"), read_rollouts(test))
+    assert ev["by_cut"]["all"]["auc"] == pytest.approx(record["eval"]["by_cut"]["all"]["auc"])
+    assert ev["by_cut"]["all"]["auc"] >= 0.95
+    assert ev["by_cut"]["all"]["mean_value_correct"] > ev["by_cut"]["all"]["mean_value_wrong"]
