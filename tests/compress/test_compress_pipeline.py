@@ -95,6 +95,8 @@ def test_interrupted_run_resumes_without_redoing_work(traces, compressed, backen
     assert part.read_text() == full  # the same file an uninterrupted run wrote
     again = run_compress(_cfg(traces, part, cache=str(cache)), backend=backend, scorer=scorer)
     assert again["this_run"]["compressed"] == 0 and again["this_run"]["validator_calls"] == 0
+    run_compress(_cfg(traces, part, cache=str(cache), limit=3), backend=backend, scorer=scorer)
+    assert part.read_text() == full  # a smaller --limit later never drops finished rows
 
 
 def test_one_at_a_time_validation_gives_the_same_output_with_more_calls(

@@ -86,20 +86,22 @@ def test_h_prefers_a_path_that_states_the_answer(backend, problems):
 
 
 def test_check_grades_the_validators_answer(backend, problems):
-    """Given the full trace (which ends "So the answer is N."), a model that solves arith writes N; given
-    a trace whose last line states another number, it does not: the check reads the generated answer."""
+    """Given the full trace, a model that solves arith writes the answer after `</think>`; given only the
+    restatement of the problem (no computation), a 3.5M model cannot: the check reads the generated answer."""
     v = Validator(backend, ValidatorConfig(sampling=GREEDY))
-    items, wrong = [], []
-    for p in problems:
-        thought = arith.render_thought(p, "verbose")
-        items.append((_sample(p), thought))
-        lied = thought.rsplit("\n\n", 1)[0] + f"\n\nSo the answer is {p.answer + 1}."
-        wrong.append((_sample(p), lied))
-    verdicts = v.check(items + wrong)
+    full = [(_sample(p), arith.render_thought(p, "verbose")) for p in problems]
+    restated = [(_sample(p), arith.render_thought(p, "verbose").split("\n\n")[0]) for p in problems]
+    verdicts = v.check(full + restated)
     assert v.stats.generate_calls == 1 and v.stats.generations == 2 * len(problems)
     assert sum(verdicts[: len(problems)]) >= len(problems) - 1
-    assert sum(verdicts[len(problems) :]) <= 1
+    assert sum(verdicts[len(problems) :]) <= 2
     assert v.check([(Sample("q", "no answer here", None), "some path")]) == [False]
+
+
+def test_length_groups(backend):
+    v = Validator(backend, ValidatorConfig(pad_ratio=0.8))
+    assert v._groups([100, 95, 50, 48, 10]) == [[0, 1], [2, 3], [4]]
+    assert Validator(v.backend)._groups([100, 95, 50]) == [[0, 1, 2]]
 
 
 def test_answer_ok_uses_the_grader_not_the_seed_regex():

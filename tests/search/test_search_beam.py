@@ -66,9 +66,7 @@ class ScriptedValue:
 
     def __call__(self, prompts, texts):
         self.last_tokens = [len(p) + len(t) for p, t in zip(prompts, texts, strict=True)]
-        return [
-            1.0 / (1 + len(t)) + (self.bonus if len(t) % 10 == 3 else 0.0) for t in texts
-        ]
+        return [1.0 / (1 + len(t)) + (self.bonus if len(t) % 10 == 3 else 0.0) for t in texts]
 
 
 PARAMS = SamplingParams(temperature=1.0, seed=0)
@@ -171,7 +169,10 @@ def test_invariants_on_the_real_tiny_model(tiny):
             generated.extend(c.tokens for row in out for c in row)
             return out
 
-    prompts = [prompt_for(tiny, p) for p in ("Compute 5 + 3 * 2 - 4 from left to right.", "Compute 9 - 2 + 7 from left to right.")]
+    prompts = [
+        prompt_for(tiny, p)
+        for p in ("Compute 5 + 3 * 2 - 4 from left to right.", "Compute 9 - 2 + 7 from left to right.")
+    ]
 
     def value_fn(ps, texts):  # a real, if arbitrary, scorer: shorter prefixes first
         return [1.0 / (1 + len(t)) for t in texts]
@@ -185,7 +186,9 @@ def test_invariants_on_the_real_tiny_model(tiny):
             for b in tr.active:
                 parents[b.id] = b.text
 
-    forest = beam_search_trees(Counting(), prompts, value_fn, SamplingParams(temperature=1.0, seed=3), cfg, 2, check)
+    forest = beam_search_trees(
+        Counting(), prompts, value_fn, SamplingParams(temperature=1.0, seed=3), cfg, 2, check
+    )
     trees = [tr for row in forest for tr in row]
     assert sum(tr.tokens_generated for tr in trees) == sum(generated)
     assert sum(tr.blocks_generated for tr in trees) == len(generated)

@@ -100,31 +100,94 @@ def test_budgets_are_nested_and_resume_regenerates_identically(tiny, tmp_path):
 def test_rollouts_train_value_search_end_to_end(tmp_path):
     ro = tmp_path / "ro.jsonl"
     r = _cli(
-        "rollouts", "--out", str(ro), "--task", "arith:train", "--levels", "3,4", "--limit", "4",
-        "--n-rollins", "1", "--cuts", "0.3,0.6", "--n-rollouts", "2", "--max-tokens", "160",
+        "rollouts",
+        "--out",
+        str(ro),
+        "--task",
+        "arith:train",
+        "--levels",
+        "3,4",
+        "--limit",
+        "4",
+        "--n-rollins",
+        "1",
+        "--cuts",
+        "0.3,0.6",
+        "--n-rollouts",
+        "2",
+        "--max-tokens",
+        "160",
     )
     assert r.returncode == 0, r.stderr[-2000:]
     rows = _lines(ro)
     assert len(rows) == 4 * 1 * 2 and all(len(x["labels"]) == 2 for x in rows)
     assert all(x["level"] in (3, 4) and x["id"].startswith("arith-train") for x in rows)
     # resuming a finished file generates nothing; other settings are refused
-    assert _cli("rollouts", "--out", str(ro), "--task", "arith:train", "--levels", "3,4", "--limit", "4",
-                "--n-rollins", "1", "--cuts", "0.3,0.6", "--n-rollouts", "2", "--max-tokens", "160").returncode == 0
+    assert (
+        _cli(
+            "rollouts",
+            "--out",
+            str(ro),
+            "--task",
+            "arith:train",
+            "--levels",
+            "3,4",
+            "--limit",
+            "4",
+            "--n-rollins",
+            "1",
+            "--cuts",
+            "0.3,0.6",
+            "--n-rollouts",
+            "2",
+            "--max-tokens",
+            "160",
+        ).returncode
+        == 0
+    )
     assert len(_lines(ro)) == len(rows)
     clash = _cli("rollouts", "--out", str(ro), "--task", "arith:train", "--n-rollouts", "3")
     assert clash.returncode == 2 and "other settings" in clash.stderr
 
     vm = tmp_path / "vm"
-    r = _cli("train", "value", "--data", str(ro), "--out", str(vm), "--max-steps", "3", "--batch-size", "4",
-             "--eval-data", str(ro))
+    r = _cli(
+        "train",
+        "value",
+        "--data",
+        str(ro),
+        "--out",
+        str(vm),
+        "--max-steps",
+        "3",
+        "--batch-size",
+        "4",
+        "--eval-data",
+        str(ro),
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert (vm / "value_head.safetensors").is_file() and "held-out AUC" in r.stdout
 
     out = tmp_path / "runs"
     r = _cli(
-        "search", "--strategy", "weighted,beam,dvts", "--value-model", str(vm), "--task", "arith:L4",
-        "--limit", "2", "--budgets", "4", "--max-tokens", "160", "--block-size", "32", "--tree-blocks", "2",
-        "--out", str(out),
+        "search",
+        "--strategy",
+        "weighted,beam,dvts",
+        "--value-model",
+        str(vm),
+        "--task",
+        "arith:L4",
+        "--limit",
+        "2",
+        "--budgets",
+        "4",
+        "--max-tokens",
+        "160",
+        "--block-size",
+        "32",
+        "--tree-blocks",
+        "2",
+        "--out",
+        str(out),
     )
     assert r.returncode == 0, r.stderr[-2000:]
     for strategy in ("weighted", "beam", "dvts"):

@@ -24,7 +24,10 @@ def tiny():
 def prompts(tiny):
     from thinklab.prompting.modes import prompt_for
 
-    return [prompt_for(tiny, q) for q in ("Compute 4 + 5 * 2 from left to right.", "Compute 30 - 7 + 2 - 9 from left to right.")]
+    return [
+        prompt_for(tiny, q)
+        for q in ("Compute 4 + 5 * 2 from left to right.", "Compute 30 - 7 + 2 - 9 from left to right.")
+    ]
 
 
 def extract(text):

@@ -159,8 +159,14 @@ def test_trainer_learns_a_visible_signal(tmp_path):
     _write_rows(train, rows(64, 0))
     _write_rows(test, rows(20, 1000))
     cfg = ValueTrainConfig(
-        data=str(train), out_dir=str(tmp_path / "vm"), eval_data=str(test), max_steps=20, batch_size=16,
-        learning_rate=1e-3, logging_steps=5, dropout=0.0,
+        data=str(train),
+        out_dir=str(tmp_path / "vm"),
+        eval_data=str(test),
+        max_steps=20,
+        batch_size=16,
+        learning_rate=1e-3,
+        logging_steps=5,
+        dropout=0.0,
     )
     out = run_train_value(cfg)
     record = json.loads((out / "value_training.json").read_text())

@@ -265,3 +265,10 @@ def test_cli_reports_bad_configs_as_user_errors(tmp_path):
     assert isinstance(res.exception, ThinklabError) and "not a STaR run dir" in str(res.exception)
     res = CliRunner().invoke(app, ["star"])
     assert res.exit_code == 0 and "--resume" in res.output
+
+
+def test_numbers_written_the_short_way_are_numbers():
+    cfg = config_from_dict({"train": {"learning_rate": "2e-4", "epochs": 2}, "rounds": "4"})
+    assert cfg.train.learning_rate == 2e-4 and cfg.train.epochs == 2.0 and cfg.rounds == 4
+    with pytest.raises(ThinklabError, match="expected a number"):
+        config_from_dict({"train": {"learning_rate": "fast"}})

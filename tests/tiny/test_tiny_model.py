@@ -73,3 +73,26 @@ def test_smoke_training_run_produces_a_loadable_model(tmp_path):
         [prompt_for(backend, "Compute 3 + 4 from left to right.")], SamplingParams(max_tokens=20)
     )
     assert out[0][0].tokens > 0
+
+
+def test_thinking_matters_on_the_harder_half():
+    """No-think accuracy on levels 5-8 is at most half the thinking accuracy, and a cut at about half the
+    mean response length loses most of the accuracy."""
+    backend = load_backend("hf", "tiny")
+    problems = [
+        p for p in arith.generate(arith.DEFAULT_TEST_SIZE, "test", arith.DEFAULT_TEST_SEED) if p.level >= 5
+    ][:96]
+
+    def accuracy(mode: str, max_tokens: int) -> float:
+        prompts = [prompt_for(backend, p.text(), mode) for p in problems]
+        out = backend.generate(prompts, SamplingParams(max_tokens=max_tokens))
+        prefill = backend.modes.prefix(mode)
+        hits = [
+            is_equivalent(str(p.answer), extract_answer(prefill + o[0].text) or "")
+            for p, o in zip(problems, out, strict=True)
+        ]
+        return sum(hits) / len(hits)
+
+    think = accuracy("standard", 400)
+    assert accuracy("no-think", 16) <= think / 2
+    assert accuracy("standard", 80) <= think / 2

@@ -286,9 +286,10 @@ class AutoThinkReward(_RewardBase):
     """AutoThink's reward as a TRL `GRPOTrainer` reward function (one float per completion).
 
     ``AutoThinkReward(alpha, beta, gamma, num_generations=G)``; the dataset needs an ``answer`` column (and may
-    carry ``level`` or any other column, which is ignored here). Prompts must already end with the ellipsis
-    prefill so that prompt+completion is the text the authors score. Logs ``autothink/think_rate``,
-    ``autothink/accuracy`` and ``autothink/no_think_accuracy`` through TRL's ``log_metric`` hook.
+    carry ``level`` or any other column; ``level`` is only used for logging). Prompts must already end with
+    the ellipsis prefill so that prompt+completion is the text the authors score. Logs
+    ``autothink/think_rate``, ``autothink/accuracy``, ``autothink/no_think_accuracy`` and, with a ``level``
+    column, ``autothink/think_rate_L<level>`` through TRL's ``log_metric`` hook.
     """
 
     __name__ = "autothink"

@@ -20,6 +20,13 @@ def register(app: typer.Typer) -> None:
         style: str = typer.Option("verbose", help="Trace style to train on: verbose | concise."),
         seed: int = typer.Option(0, help="Seed for data, tokenizer and init."),
         threads: int | None = typer.Option(None, help="torch threads (default: all cores)."),
+        init_from: Path | None = typer.Option(
+            None, help="Continue training this tiny model dir instead of starting from scratch."
+        ),
+        warmup_steps: int = typer.Option(100, help="Linear warm-up steps."),
+        levels: str = typer.Option(
+            "1,2,3,4,5,6,7,8", help="Difficulty levels to draw, cycled (repeat a level to weight it)."
+        ),
         install: bool = typer.Option(False, help="Also copy the result over the shipped checkpoint."),
     ) -> None:
         """Train the tiny model from scratch with TRL's SFTTrainer (the shipped one: defaults, ~40 min on 2 cores)."""

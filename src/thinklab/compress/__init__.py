@@ -12,18 +12,39 @@ Pieces (each usable on its own):
   prompt-only baselines (Chain-of-Draft, skip-steps system prompts).
 """
 
-from thinklab.compress.baselines import (
-    DROP_BASELINES,
-    SYSTEM_PROMPTS,
-    drop_steps,
-    run_drop_baseline,
-    system_prompt,
-)
-from thinklab.compress.bis import BISScorer, ScorerConfig, StepScores, bis_formula, score_jobs
-from thinklab.compress.runner import CompressConfig, run_compress
-from thinklab.compress.search import SearchConfig, SearchResult, astar_search, run_lockstep
-from thinklab.compress.steps import StepSplitter
-from thinklab.compress.validator import Sample, Validator, ValidatorConfig
+from importlib import import_module
+from typing import Any
+
+# Lazy exports (PEP 562): `python -m thinklab.compress.data` and the CLI's --help import no model code.
+_EXPORTS = {
+    "DROP_BASELINES": "baselines",
+    "SYSTEM_PROMPTS": "baselines",
+    "drop_steps": "baselines",
+    "run_drop_baseline": "baselines",
+    "system_prompt": "baselines",
+    "BISScorer": "bis",
+    "ScorerConfig": "bis",
+    "StepScores": "bis",
+    "bis_formula": "bis",
+    "score_jobs": "bis",
+    "CompressConfig": "runner",
+    "run_compress": "runner",
+    "SearchConfig": "search",
+    "SearchResult": "search",
+    "astar_search": "search",
+    "run_lockstep": "search",
+    "StepSplitter": "steps",
+    "Sample": "validator",
+    "Validator": "validator",
+    "ValidatorConfig": "validator",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f"thinklab.compress.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'thinklab.compress' has no attribute {name!r}")
+
 
 __all__ = [
     "DROP_BASELINES",

@@ -267,8 +267,10 @@ def run_compress(
     by_id = {str(r["id"]): r for r in rows}
     complete = all(it.key in by_id for it in usable)
     if complete and rows:
-        # Every trace is done: rewrite the file in input order (atomically), dropping any duplicate.
-        write_jsonl(out, [by_id[it.key] for it in usable])
+        # Every trace is done: rewrite the file in input order (atomically), dropping duplicates; rows of
+        # traces outside this run's input (an earlier run with a larger --limit) are kept at the end.
+        keys = {it.key for it in usable}
+        write_jsonl(out, [by_id[it.key] for it in usable] + [r for k, r in by_id.items() if k not in keys])
     summary = _summary(cfg, [by_id[it.key] for it in usable if it.key in by_id], results)
     summary.update(
         {

@@ -80,6 +80,10 @@ class ValidatorConfig:
     # its longest sequence, which on a CPU costs more than batching saves; vLLM packs sequences itself
     # and wants one call (None).
     pad_ratio: float | None = None
+    # Cap the check's generation at 2 x the longest reference solution + 32 tokens (never above the
+    # sampling max_tokens). The seed always allows 1024: right for a 32B model writing a full solution,
+    # but in a batch one rambling sample makes every sequence decode 1024 steps.
+    cap_to_solution: bool = True
 
 
 @dataclass
@@ -208,6 +212,9 @@ class Validator:
         if not items:
             return []
         params = self.cfg.sampling.with_(n=1)
+        if self.cfg.cap_to_solution:
+            need = max(2 * len(self._tokens(s.solution + self.layout.after)) + 32 for s, _ in items)
+            params = params.with_(max_tokens=min(params.max_tokens, need))
         reserve = min(params.max_tokens, (self.max_context or 0) // 4)
         prompts = []
         for sample, path in items:

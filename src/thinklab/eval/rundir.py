@@ -97,3 +97,30 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             continue
     return out
+
+
+def model_fingerprint(model: str) -> str:
+    """A short id of a model's *content*, so a run dir is never reused for different weights at the same
+    path (a retrained `tiny`, a fine-tune written over its old dir). Local dirs: config and tokenizer
+    files plus, per weight file, its size and the hash of its first and last MiB (fast even for 64 GB of
+    shards). Hub ids: the id itself (pin `revision` in backend args for exact reuse)."""
+    from thinklab.tiny.model import resolve_model_path
+
+    path = Path(resolve_model_path(model))
+    if not path.is_dir():
+        return model
+    h = hashlib.sha256()
+    for f in sorted(path.iterdir()):
+        if not f.is_file():
+            continue
+        h.update(f.name.encode())
+        if f.suffix in (".safetensors", ".bin", ".pt", ".gguf"):
+            size = f.stat().st_size
+            h.update(str(size).encode())
+            with f.open("rb") as fh:
+                h.update(fh.read(2**20))
+                fh.seek(max(0, size - 2**20))
+                h.update(fh.read(2**20))
+        elif f.suffix in (".json", ".jinja", ".txt", ".model"):
+            h.update(f.read_bytes())
+    return h.hexdigest()[:12]

@@ -122,8 +122,9 @@ def run_eval(cfg: EvalConfig, backend: Any = None, console: Any = None) -> EvalR
     if not cfg.budgets or min(cfg.budgets) < 1:
         raise ThinklabError(f"--budgets must be positive token counts, got {cfg.budgets}")
     problems = task.problems(Path(cfg.data_dir) if cfg.data_dir else None, limit=cfg.limit)
-    run_dir = rundir.run_dir_for(cfg.out, cfg.model, cfg.task, cfg.identity())
-    rundir.prepare(run_dir, {"identity": cfg.identity(), "config": asdict(cfg)}, cfg.overwrite)
+    identity = {**cfg.identity(), "model_fingerprint": rundir.model_fingerprint(cfg.model)}
+    run_dir = rundir.run_dir_for(cfg.out, cfg.model, cfg.task, identity)
+    rundir.prepare(run_dir, {"identity": identity, "config": asdict(cfg)}, cfg.overwrite)
 
     done = {r["key"]: r for r in rundir.load_samples(run_dir)}
     plan = _plan(problems, cfg)

@@ -239,8 +239,9 @@ def evaluate_value(fn: ValueFunction, rows: Sequence[dict]) -> dict:
     """ROC AUC of V(prompt + roll-in) against each roll-out's outcome (1 = correct vs 0/2), per cut.
 
     Every roll-out is one (prefix value, outcome) pair; the prefix is the policy's partial trace at the
-    cut. Also reports AUC of the *roll-in source* outcome (was the trace the prefix was cut from
-    correct?), mean value by outcome, and the base rate, so a high AUC can be read against them."""
+    cut. Also reports the base rate and mean value by outcome, and AUC within each difficulty level
+    (rows with `level`), so that a high AUC can be read against them: across levels, a value model
+    can score well just by recognising hard problems."""
     values = fn([r["prompt"] for r in rows], [r["roll_in"] for r in rows])
     by_cut: dict[str, dict[str, list]] = defaultdict(lambda: {"v": [], "y": []})
     for r, v in zip(rows, values, strict=True):
@@ -268,6 +269,20 @@ def evaluate_value(fn: ValueFunction, rows: Sequence[dict]) -> dict:
         y = [lab == LABEL_CORRECT for r in rows for lab in r["labels"] if f"{r['cut']:.2f}" in mid]
         out["mid_trace_auc"] = roc_auc(v, y)
         out["mid_trace_cuts"] = mid
+    # Within one difficulty level the value cannot win by recognising hard problems: report it apart.
+    levels = sorted({r.get("level") for r in rows if r.get("level") is not None})
+    if len(levels) > 1:
+        out["by_level"] = {}
+        for lv in levels:
+            v = [
+                val for r, val in zip(rows, values, strict=True) if r.get("level") == lv for _ in r["labels"]
+            ]
+            y = [lab == LABEL_CORRECT for r in rows if r.get("level") == lv for lab in r["labels"]]
+            out["by_level"][str(lv)] = {
+                "pairs": len(v),
+                "correct_rate": sum(y) / len(y),
+                "auc": roc_auc(v, y),
+            }
     # Brier score of the value as a probability of success, over all pairs.
     pairs = [(val, lab == LABEL_CORRECT) for r, val in zip(rows, values, strict=True) for lab in r["labels"]]
     out["brier"] = sum((v - float(y)) ** 2 for v, y in pairs) / len(pairs) if pairs else None

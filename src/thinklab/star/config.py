@@ -184,11 +184,25 @@ def _build(cls: type, values: dict[str, Any], where: str) -> Any:
         sub = nested.get(key)
         if sub is not None and value is not None:
             value = _build(sub, value, f"{where}.{key}")
-        kwargs[key] = value
+        kwargs[key] = _coerce(value, str(known[key].type), f"{where}.{key}")
     try:
         return cls(**kwargs)
     except TypeError as exc:
         raise ThinklabError(f"{where}: {exc}") from None
+
+
+def _coerce(value: Any, kind: str, where: str) -> Any:
+    """YAML reads `2e-4` as a string (YAML 1.1 wants `2.0e-4`); numbers are converted to the field's type."""
+    if isinstance(value, bool) or value is None:
+        return value
+    try:
+        if kind.startswith("float") and isinstance(value, str | int):
+            return float(value)
+        if kind.startswith("int") and isinstance(value, str):
+            return int(value)
+    except ValueError:
+        raise ThinklabError(f"{where}: expected a number, got {value!r}") from None
+    return value
 
 
 def config_from_dict(values: dict[str, Any], where: str = "config") -> StarConfig:

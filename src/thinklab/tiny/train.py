@@ -37,7 +37,9 @@ class TinyTrainConfig:
     logging_steps: int = 50
     compile: bool = False
     save_steps: int | None = None  # intermediate checkpoints (model only), to watch accuracy while it trains
-    init_from: str | None = None  # continue training a tiny model dir (its tokenizer is kept) instead of from scratch
+    init_from: str | None = (
+        None  # continue training a tiny model dir (its tokenizer is kept) instead of from scratch
+    )
     model_overrides: dict = field(default_factory=dict)
 
 
@@ -74,7 +76,11 @@ def train_tiny(cfg: TinyTrainConfig) -> Path:
     else:
         tokenizer = build_tokenizer(seed=0)  # the tokenizer does not depend on the run's seed
         config = tiny_config(
-            len(tokenizer), tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, **cfg.model_overrides
+            len(tokenizer),
+            tokenizer.pad_token_id,
+            tokenizer.bos_token_id,
+            tokenizer.eos_token_id,
+            **cfg.model_overrides,
         )
         model = AutoModelForCausalLM.from_config(config)
     n_params = sum(p.numel() for p in model.parameters())
