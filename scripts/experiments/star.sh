@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # STaR x s1 on the tiny model and the arith task (CPU). Reproduces the table and curve in docs/star.md.
 #
-# configs/star.yaml: a deliberately weak start (the shipped tiny model after a 12-step SFT on 64
+# configs/star.yaml: a deliberately weak start (the shipped tiny model after a few SFT steps on 64
 # reference traces in the `Final:` format), then 3 rounds of generate -> verify -> rationalise ->
 # merge -> fine-tune -> held-out eval. Extra arguments go to `thinklab star`, e.g. a reduced run:
 #   bash scripts/experiments/star.sh --out-dir runs/star/tiny-small --set problems_per_round=128 --set eval_limit=200

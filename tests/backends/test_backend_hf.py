@@ -81,7 +81,9 @@ def test_force_answer_counts_thinking_and_answer_separately(backend):
     for c, f in zip(capped, forced, strict=True):
         c, f = c[0], f[0]
         assert c.tokens == 40 and c.finish_reason == "length" and "</think>" not in c.text
-        assert f.forced_answer and "\\boxed{" in f.text
+        # the close is forced; what the tiny model writes after an abrupt close is often more steps
+        # (it never saw one in training), so only the accounting is checked here
+        assert f.forced_answer and f.text.startswith(c.text) and "\n</think>\n\n" in f.text
         assert f.thinking_tokens == 40 + backend.count_tokens("\n</think>\n\n")
         assert 0 < f.answer_tokens <= 16 and f.tokens == f.thinking_tokens + f.answer_tokens
 

@@ -57,7 +57,7 @@ def _start(tmp_path: Path, name: str, resume: bool = False) -> subprocess.Popen:
 
 def _finish(proc: subprocess.Popen) -> str:
     try:
-        out, _ = proc.communicate(timeout=900)
+        out, _ = proc.communicate(timeout=3000)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
@@ -104,7 +104,7 @@ def _check(tmp_path, ref, killed):
     _finish(ref)
     # Kill the second run inside round 2's generation: some chunks written, the stage not done.
     gen = tmp_path / "killed" / "rounds" / "r02" / "generate.jsonl"
-    deadline, lines = time.time() + 400, 0
+    deadline, lines = time.time() + 3000, 0
     while time.time() < deadline and killed.poll() is None:
         if gen.exists():
             lines = len(gen.read_text().splitlines())

@@ -208,6 +208,7 @@ class StarRun:
                 hint_fraction=cfg.init.hint_fraction,
                 system=cfg.system,
                 exclude=exclude,
+                style=cfg.init.arith_style,
             )
             write_examples(data, examples)
         self.log(f"[init] warm-start SFT of {cfg.base_model} on {data}")

@@ -1,25 +1,30 @@
 """The tiny-model STaR preset: QT-R1's `Final:` format in a form a 3.5M-parameter model can write.
 
-The shipped tiny model thinks in verbose arith traces and answers `\\boxed{N}`. For STaR it answers
-with a `Final:` line instead, after a short thought: the restatement line it already knows, then one
-line per operation, the concise style of `thinklab.tasks.arith`:
+The shipped tiny model thinks in verbose arith traces (a restatement, `Step k:` lines, double checks,
+recomputations, running summaries, "So the answer is N.") and answers `\\boxed{N}`. Its STaR format keeps
+the lines that compute and drops the ones that repeat, and answers with a `Final:` line:
 
     <think>
     Okay, let me restate the problem: start with 7, then + 5, then * 3.
 
-    7 + 5 = 12
+    Step 1: 7 + 5 = 12.
 
-    12 * 3 = 36
+    Step 2: 12 * 3 = 36.
     </think>
 
     Final: 36
 
 That is `level + 1` reasoning lines (2..9 for levels 1..8), so the preset's step bound is 9 and every
-problem can pass QT-R1's "at least two reasoning lines". The warm start (`init.arith_examples`) renders
-such traces for problems drawn from the arith train split *outside* the STaR pool; a `hint_fraction` of
-them carry the rationalisation hint in the user turn with the same response, so the model has seen a
-hint before it is asked to rationalise with one (STaR shows its hint format in few-shot examples; a
-tiny model needs to be trained on it).
+problem can pass QT-R1's "at least two reasoning lines"; a response that keeps the verbose habits
+(checks, summaries) on a long problem breaks the bound, which is what QT-R1's "≤ N steps" rule is for.
+Every line is one the model already writes, so a short warm start teaches the format without wrecking
+the arithmetic (a warm start on arith's bare `a op b = c` style did: the shipped model gives those traces
+~8 nats per token, and a few SFT steps on them left it writing garbage).
+
+The warm start (`init.arith_examples`) renders such traces for problems drawn from the arith train split
+*outside* the STaR pool and the held-out set; a `hint_fraction` of them carry the rationalisation hint in
+the user turn with the same response, so the model has seen a hint before it is asked to rationalise
+with one (STaR shows its hint format in few-shot examples; a tiny model needs to be trained on it).
 """
 
 from __future__ import annotations
@@ -29,11 +34,21 @@ import random
 from thinklab.data.writers import Example
 from thinklab.tasks import arith
 
+STYLES = ("verbose", "steps")
 
-def render_star_response(p: arith.ArithProblem) -> str:
-    """The full assistant turn (thinking prefill included) of a correct trace in the STaR format."""
-    restate = arith.render_thought(p, "verbose").split("\n\n")[0]
-    return f"<think>\n{restate}\n\n{arith.render_thought(p, 'concise')}\n</think>\n\nFinal: {p.answer}"
+
+def render_star_response(p: arith.ArithProblem, style: str = "steps") -> str:
+    """The full assistant turn (thinking prefill included) of a correct trace with a `Final:` answer.
+
+    `steps`: the restatement and the `Step k:` lines only (level + 1 reasoning lines); `verbose`: the
+    model's own verbose thought (checks, recomputations, summaries, "So the answer is N.") unchanged.
+    """
+    if style not in STYLES:
+        raise ValueError(f"unknown STaR trace style {style!r}; choose one of {', '.join(STYLES)}")
+    lines = arith.render_thought(p, "verbose").split("\n\n")
+    if style == "steps":
+        lines = [lines[0]] + [line for line in lines[1:] if line.startswith("Step ")]
+    return "<think>\n" + "\n\n".join(lines) + f"\n</think>\n\nFinal: {p.answer}"
 
 
 def seed_examples(
@@ -45,6 +60,7 @@ def seed_examples(
     hint_fraction: float = 0.0,
     system: str | None = None,
     exclude: set[str] | None = None,
+    style: str = "steps",
 ) -> list[Example]:
     """`n` warm-start examples from the arith train split (never the test split), none in `exclude`."""
     rng = random.Random(f"star-seed-{seed}")
@@ -53,5 +69,5 @@ def seed_examples(
         hinted = rng.random() < hint_fraction
         template = rationalize_template if hinted else user_template
         user = template.replace("{problem}", p.text()).replace("{answer}", str(p.answer))
-        out.append(Example(problem=user, response=render_star_response(p), system=system))
+        out.append(Example(problem=user, response=render_star_response(p, style), system=system))
     return out
