@@ -1,15 +1,17 @@
-"""A*-Thought compression throughput: batched validation against the seed's one-at-a-time schedule.
+"""A*-Thought compression throughput: validation batched across samples against one call per candidate.
 
-Both runs compress the same arith traces with the same scorer scores (BIS computed once and cached, its
-time reported separately) and the same validator, with greedy validation so their outputs can be
-compared:
+Three schedules compress the same arith traces with the same BIS scores (computed once and cached, time
+reported separately) and the same validator, with greedy validation so their outputs can be compared:
 
-- *batched* (thinklab): `--width` searches advance in lockstep; each round is one `score` call for every
-  pending candidate of every search and one `generate` call for every pending check;
-- *one at a time* (the seed's schedule): one trace after another, one validator call per candidate path
-  and per check.
+- *lockstep* (thinklab): `--width` searches advance together; each round is one `score` call for every
+  pending candidate of every search and one `generate` call for every pending check (on the HF backend
+  split into groups of similar length, see docs/compress.md);
+- *per sample* (the seed's schedule): one trace after another; a search step's W candidates are scored
+  in one call (the seed's `AStar.cost(batch)`), each check is one call;
+- *one candidate at a time*: one trace after another, one validator call per candidate path and check.
 
-Prints samples per minute, validator calls per sample and whether both wrote the same compressed traces.
+Prints samples per minute (median of `--repeats` runs, order alternating), validator calls per sample
+and whether every schedule wrote the same compressed traces.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/compress.py --traces 64 --min-steps 2
 """
@@ -20,7 +22,9 @@ import argparse
 import json
 import tempfile
 from pathlib import Path
+from statistics import median
 
+import torch
 from rich.console import Console
 from rich.table import Table
 
@@ -39,6 +43,7 @@ def main() -> None:
     ap.add_argument("--min-steps", type=int, default=2)
     ap.add_argument("--max-steps", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeats", type=int, default=3, help="runs per schedule (order alternates)")
     ap.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = ap.parse_args()
     console = Console(stderr=True)
@@ -68,54 +73,58 @@ def main() -> None:
     run_compress(
         CompressConfig(out=str(work / "warm.jsonl"), limit=2, **common), backend=backend, scorer=scorer
     )
-    rows = {}
-    for name, width, batched in (("batched", args.width, True), ("one at a time", 1, False)):
-        out = work / f"{name.replace(' ', '_')}.jsonl"
-        s = run_compress(
-            CompressConfig(out=str(out), width=width, batch_candidates=batched, **common),
-            backend=backend,
-            scorer=scorer,
-            console=console,
-        )
-        run = s["this_run"]
-        rows[name] = {
-            "samples": run["compressed"],
-            "search_seconds": run["search_seconds"],
-            "samples_per_minute": run["samples_per_minute"],
-            "validator_calls": run["validator_calls"],
-            "validator_calls_per_sample": run["validator_calls_per_sample"],
-            "validator_requests_per_sample": s["mean_validator_requests"],
-            "mean_rate": s["mean_rate"],
-            "out": [{k: v for k, v in r.items() if k != "id"} for r in read_jsonl(out)],
-        }
-    same = rows["batched"]["out"] == rows["one at a time"]["out"]
-    table = Table(title=f"A*-Thought search on {args.traces} arith traces, {args.model} scorer + validator")
-    for col in (
-        "schedule",
-        "samples/min",
-        "validator calls/sample",
-        "requests/sample",
-        "search s",
-        "mean rate",
-    ):
+    schedules = {
+        "lockstep (thinklab)": (args.width, True),
+        "per sample (seed)": (1, True),
+        "one candidate at a time": (1, False),
+    }
+    rows: dict[str, dict] = {}
+    outputs: dict[str, list] = {}
+    for rep in range(args.repeats):  # alternate the order: the machine's load drifts between runs
+        names = list(schedules) if rep % 2 == 0 else list(reversed(schedules))
+        for name in names:
+            width, batched = schedules[name]
+            out = work / f"{name.split()[0]}-{rep}.jsonl"
+            s = run_compress(
+                CompressConfig(out=str(out), width=width, batch_candidates=batched, **common),
+                backend=backend,
+                scorer=scorer,
+                console=console,
+            )
+            run = s["this_run"]
+            row = rows.setdefault(name, {"samples_per_minute": [], "search_seconds": []})
+            row["samples_per_minute"].append(run["samples_per_minute"])
+            row["search_seconds"].append(run["search_seconds"])
+            row["validator_calls_per_sample"] = run["validator_calls_per_sample"]
+            row["validator_requests_per_sample"] = s["mean_validator_requests"]
+            row["mean_rate"] = s["mean_rate"]
+            outputs[name] = [{k: v for k, v in r.items() if k != "id"} for r in read_jsonl(out)]
+    same = all(o == outputs["lockstep (thinklab)"] for o in outputs.values())
+    table = Table(
+        title=f"A*-Thought search, {args.traces} arith traces, {args.model} scorer + validator, "
+        f"{torch.get_num_threads()} thread(s), median of {args.repeats}"
+    )
+    for col in ("schedule", "samples/min", "validator calls/sample", "requests/sample", "mean rate"):
         table.add_column(col, justify="right")
     for name, r in rows.items():
+        r["samples_per_minute_median"] = median(r["samples_per_minute"])
         table.add_row(
             name,
-            f"{r['samples_per_minute']:.1f}",
+            f"{r['samples_per_minute_median']:.1f}",
             f"{r['validator_calls_per_sample']:.2f}",
             f"{r['validator_requests_per_sample']:.2f}",
-            f"{r['search_seconds']:.1f}",
             f"{r['mean_rate']:.3f}",
         )
     console.print(table)
-    speedup = rows["batched"]["samples_per_minute"] / rows["one at a time"]["samples_per_minute"]
+    speedup = (
+        rows["lockstep (thinklab)"]["samples_per_minute_median"]
+        / rows["one candidate at a time"]["samples_per_minute_median"]
+    )
     console.print(
-        f"BIS scoring (once, shared): {bis_seconds:.1f} s; batched speed-up x{speedup:.2f}; same output: {same}"
+        f"BIS scoring (once, shared): {bis_seconds:.1f} s; lockstep vs one candidate at a time: "
+        f"x{speedup:.2f} samples/min; same output for every schedule: {same}"
     )
     if args.json:
-        for r in rows.values():
-            r.pop("out")
         args.json.write_text(
             json.dumps(
                 {

@@ -9,6 +9,7 @@
 #
 #   scripts/experiments/compress.sh                       # the full experiment (about 1-2 h on 2 CPU cores)
 #   N=300 SFT_STEPS=120 EVAL_LIMIT=200 scripts/experiments/compress.sh   # a reduced run
+#   STAGES=45 scripts/experiments/compress.sh             # only stages 4 and 5 (numbers below)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -26,21 +27,30 @@ EVAL_LIMIT=${EVAL_LIMIT:-400}     # arith test problems (levels 1-8)
 BUDGETS=${BUDGETS:-32,64,128,256,384}
 BENCH_TRACES=${BENCH_TRACES:-64}
 R1_TRACES=${R1_TRACES:-../shared/traces/r1_distill_math_traces.jsonl}
+STAGES=${STAGES:-1234567}
 mkdir -p "$OUT"
+stage() { [[ "$STAGES" == *"$1"* ]]; }
 
+if stage 1; then
 echo "== 1. verbose arith training traces (train split, thinklab.tasks.arith.render_completion)"
 $PY -m thinklab.compress.data --n "$N" --seed "$SEED" --out "$OUT/traces.jsonl"
+fi
 
+if stage 2; then
 echo "== 2. A*-Thought compression (tiny model as BIS scorer and validator)"
 $TL compress --data "$OUT/traces.jsonl" --out "$OUT/astar.jsonl" \
   --scorer tiny --validator tiny --min-steps "$MIN_STEPS" --max-steps "$MAX_STEPS" --seed "$SEED"
+fi
 
+if stage 3; then
 echo "== 3. step-dropping baselines at A*'s kept tokens, sample by sample"
 for method in random ends; do
   $TL compress-baseline --data "$OUT/traces.jsonl" --like "$OUT/astar.jsonl" --method "$method" \
     --out "$OUT/$method.jsonl" --seed "$SEED"
 done
+fi
 
+if stage 4; then
 echo "== 4. fine-tune the tiny model on each set (same steps, same seed) and evaluate over budgets"
 declare -A DATA=([full]="$OUT/traces.jsonl" [astar]="$OUT/astar.jsonl" [random]="$OUT/random.jsonl" [ends]="$OUT/ends.jsonl")
 for name in full astar random ends; do
@@ -52,7 +62,9 @@ for name in full astar random ends; do
     --out "$OUT/eval" --seed "$SEED" | tee "$OUT/eval-$name.log"
   grep '^run dir: ' "$OUT/eval-$name.log" | sed 's/^run dir: //' > "$OUT/eval-$name.dir"
 done
+fi
 
+if stage 5; then
 echo "== 5. report"
 $PY - "$OUT" <<'EOF'
 import json, sys
@@ -82,11 +94,35 @@ print(f"A* vs full: mean response {100 * (1 - astar[top]['mean_tokens'] / full[t
       f"accuracy at {top}: {100 * (astar[top]['accuracy'] - full[top]['accuracy']):+.1f} points; "
       f"at {tight}: x{astar[tight]['accuracy'] / max(full[tight]['accuracy'], 1e-9):.2f}")
 print(json.dumps(json.loads((out / "astar.jsonl.summary.json").read_text())["this_run"], indent=1))
-EOF
 
+# what each compressed set kept: computation lines ("Step k: ...") against redundant ones
+from thinklab.compress.steps import StepSplitter
+from thinklab.data import read_jsonl, read_traces
+from thinklab.tasks.arith import redundant_step
+
+split = StepSplitter().split
+orig = {r.id: split(r.trace.thought) for r in read_traces(out / "traces.jsonl")}
+for name in ("astar", "random", "ends"):
+    rows = read_jsonl(out / f"{name}.jsonl")
+    kc = tc = kr = tr = every = 0
+    for r in rows:
+        steps = orig[r["id"]]
+        kept = set(range(len(steps)) if r["kept_steps"] is None else r["kept_steps"])
+        comp = {i for i, st in enumerate(steps) if st.startswith("Step ")}
+        red = {i for i, st in enumerate(steps) if redundant_step(st)}
+        kc, tc, kr, tr = kc + len(kept & comp), tc + len(comp), kr + len(kept & red), tr + len(red)
+        every += comp <= kept
+    print(f"{name:7s} keeps {kc / tc:.0%} of computation lines, {kr / tr:.0%} of redundant lines; "
+          f"all computation lines in {every / len(rows):.0%} of traces")
+EOF
+fi
+
+if stage 6; then
 echo "== 6. batched vs one-at-a-time validation"
 $PY bench/compress.py --traces "$BENCH_TRACES" --min-steps "$MIN_STEPS" --json "$OUT/bench.json"
+fi
 
+if stage 7; then
 echo "== 7. the real R1 traces (tiny model as scorer and validator: only the format is meaningful)"
 if [ -f "$R1_TRACES" ]; then
   $TL compress --data "$R1_TRACES" --out "$OUT/r1_tiny.jsonl" --scorer tiny --validator tiny \
@@ -98,4 +134,5 @@ print(f'{len(recs)} compressed R1 traces parse back; formats:', sorted({r.trace.
 "
 else
   echo "skipped: $R1_TRACES not found"
+fi
 fi

@@ -25,8 +25,8 @@ PAIR_LIMIT=${PAIR_LIMIT:-800}        # arith:train problems to build pairs on (8
 EVAL_LIMIT=${EVAL_LIMIT:-800}        # held-out problems per eval task (800 = the full test sets)
 BUDGET=${BUDGET:-768}                # token cap for every response (verbose level-8 traces fit easily)
 DPO_BETA=${DPO_BETA:-0.1}
-DPO_LR=${DPO_LR:-1e-5}
-DPO_EPOCHS=${DPO_EPOCHS:-1}
+DPO_LR=${DPO_LR:-5e-5}
+DPO_EPOCHS=${DPO_EPOCHS:-3}
 DPO_BATCH=${DPO_BATCH:-8}
 mkdir -p "$OUT"
 

@@ -5,7 +5,13 @@ import json
 import pytest
 from transformers import AutoTokenizer
 
-from thinklab.autothink.data import AUTOTHINK_USER_TEMPLATE, grpo_rows, mixture_examples, write_mixture
+from thinklab.autothink.data import (
+    AUTOTHINK_USER_TEMPLATE,
+    direct_answer_examples,
+    grpo_rows,
+    mixture_examples,
+    write_mixture,
+)
 from thinklab.autothink.grpo import batch_layout
 from thinklab.autothink.report import check_targets, load_summary, markdown, stage_report
 from thinklab.autothink.stages import stage_preset
@@ -118,6 +124,31 @@ def test_mixture_examples_formats_and_fraction(tmp_path):
     assert rows[0].response.startswith("<think>\n...\n</think>")
     with pytest.raises(ValueError):
         mixture_examples(5, 1.5)
+
+
+def test_direct_answer_practice_sits_under_the_no_think_prefill(tmp_path):
+    from thinklab.tasks.arith import apply_op
+
+    examples = direct_answer_examples(30, levels=(1,), seed=2)
+    assert all(e.response.startswith("<think>\n</think>\n\n\\boxed{") for e in examples)
+    # Level 1 only, and the boxed number is the problem's answer: "Compute a op b" / "Start with a. Op b."
+    for e in examples:
+        words = e.problem.lower().replace(".", " ").split()
+        nums = [int(w) for w in words if w.isdigit()]
+        assert len(nums) == 2
+        op = (
+            "mul"
+            if ("*" in words or "multiply" in words)
+            else "sub"
+            if ("-" in words or "subtract" in words)
+            else "add"
+        )
+        assert e.response.endswith(f"\\boxed{{{apply_op(nums[0], op, nums[1])}}}")
+    path = tmp_path / "mix.jsonl"
+    assert write_mixture(path, 10, 0.5, seed=1, direct_n=20, direct_levels=(1, 2)) == 30
+    rows = read_examples(path)
+    assert sum(r.response.startswith("<think>\n</think>") for r in rows) == 20
+    assert sum(r.response.startswith("<think>\n...\n") for r in rows) == 10
 
 
 def test_grpo_rows_carry_prompt_answer_and_level():

@@ -128,12 +128,12 @@ def test_drop_baselines_match_the_kept_tokens(traces, compressed, tmp_path):
         for row, rec in zip(rows, read_traces(path), strict=True):
             steps = StepSplitter().split(rec.trace.thought)
             target = astar[row["id"]]["compressed_tokens"]
-            longest = max(len(s) for s in steps) + 4  # at most one step (chars >= tokens) over the target
-            assert target <= row["compressed_tokens"] + 2 and row["compressed_tokens"] < target + longest
+            longest = max(len(s) for s in steps) + 4  # chars >= tokens
+            assert abs(row["compressed_tokens"] - target) <= longest / 2 + 2  # within half a step
             if method == "ends":
                 kept = row["kept_steps"]
                 assert kept[0] == 0 and (kept[-1] == row["total_steps"] - 1 or len(kept) == 1)
-        assert summary["token_rate"] == pytest.approx(summary["target_token_rate"], abs=0.1)
+        assert summary["token_rate"] == pytest.approx(summary["target_token_rate"], abs=0.08)
     r1 = run_drop_baseline(str(traces), str(out), str(tmp_path / "r1.jsonl"), "random", seed=1)
     r2 = run_drop_baseline(str(traces), str(out), str(tmp_path / "r2.jsonl"), "random", seed=2)
     assert (tmp_path / "r1.jsonl").read_text() == (tmp_path / "random.jsonl").read_text()

@@ -94,3 +94,18 @@ def test_single_costs_one_sample():
     cands = [Candidate("a", "1", 5, "stop", blocks=1), Candidate("b", "2", 7, "stop", blocks=1)]
     res = aggregate("single", cands)
     assert (res.answer, res.tokens_generated, res.blocks) == ("1", 5, 1)
+
+
+def test_extended_samples_always_close_their_thinking(tiny):
+    """s1 "Wait": after an extension the tiny model often ends (EOS) without closing its thinking;
+    budget forcing must then close it and let the model answer, as when the budget runs out."""
+    from thinklab.prompting.modes import prompt_for
+
+    qs = [f"Compute {a} + 4 - 2 * 3 + 5 - 1 + 2 - 3 + 1 from left to right." for a in (11, 23, 35, 40)]
+    prompts = [prompt_for(tiny, q) for q in qs]
+    cfg = BudgetConfig(mode="force-answer", extend=2, answer_tokens=16)
+    rows = generate_budgeted(tiny, prompts, SamplingParams(), 400, cfg)
+    extended = [r[0] for r in rows if r[0].extensions]
+    assert extended, "the tiny model should close its thinking early at least once"
+    for r in extended:
+        assert "</think>" in r.text

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from thinklab.data.jsonl import read_jsonl
 from thinklab.star.report import markdown_table, plot_curve
 
 CONFIG = {
@@ -41,18 +42,27 @@ CONFIG = {
         "hint_fraction": 0.25,
         "train": {"max_steps": 4, "batch_size": 8, "max_length": 384},
     },
-    "chunk_size": 4,
+    "chunk_size": 2,
     "backend_args": "threads=1",
 }
 DATA_FILES = ["problems.json", "generate.jsonl", "merged.jsonl", "train.jsonl", "eval.jsonl"]
 
 
-def _start(tmp_path: Path, name: str, resume: bool = False) -> subprocess.Popen:
+def _start(tmp_path: Path, name: str, resume: bool = False, nice: int = 0) -> subprocess.Popen:
     cfg = tmp_path / f"{name}.yaml"
     cfg.write_text(yaml.safe_dump({**CONFIG, "out_dir": str(tmp_path / name)}))
     cmd = [sys.executable, "-m", "thinklab", "star", "--config", str(cfg)] + (["--resume"] if resume else [])
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    # The run to be killed is started at a lower priority so that, on a busy machine, the watcher below
+    # reacts before the round is over (priority changes timing only, never results).
+    return subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        preexec_fn=lambda: os.nice(nice),
+    )
 
 
 def _finish(proc: subprocess.Popen) -> str:
@@ -90,7 +100,7 @@ def _snapshot(run: Path) -> dict:
 
 @pytest.mark.slow
 def test_sigkill_mid_round_then_resume_matches_uninterrupted(tmp_path):
-    procs = [_start(tmp_path, "ref"), _start(tmp_path, "killed")]
+    procs = [_start(tmp_path, "ref"), _start(tmp_path, "killed", nice=10)]
     try:
         _check(tmp_path, *procs)
     finally:
@@ -106,14 +116,15 @@ def _check(tmp_path, ref, killed):
     gen = tmp_path / "killed" / "rounds" / "r02" / "generate.jsonl"
     deadline, lines = time.time() + 3000, 0
     while time.time() < deadline and killed.poll() is None:
-        if gen.exists():
+        if gen.exists() and gen.stat().st_size > 0:
             lines = len(gen.read_text().splitlines())
-            if lines >= 4:  # one chunk of four problems
+            if lines >= 2:  # one chunk of two problems
                 break
-        time.sleep(0.02)
+        time.sleep(0.01)
     os.kill(killed.pid, signal.SIGKILL)
     killed.wait()
-    assert 4 <= lines < 12, f"the kill should land mid-round ({lines} rows written)"
+    lines = len(read_jsonl(gen, allow_partial_last_line=True)) if gen.exists() else 0
+    assert 2 <= lines < 12, f"the kill should land mid-round ({lines} rows written)"
     state = json.loads((tmp_path / "killed" / "state.json").read_text())
     assert "r1:eval" in state["completed"] and "r2:generate" not in state["completed"]
 

@@ -23,11 +23,25 @@ def mix_cmd(
     n: int = typer.Option(20000, help="Examples."),
     no_think_fraction: float = typer.Option(0.5, help="Share of examples that answer without thinking."),
     seed: int = typer.Option(0, help="Seed (problems and which ones skip thinking)."),
+    direct_n: int = typer.Option(
+        0, help="Extra direct-answer examples under the no-think prefill (skill practice)."
+    ),
+    direct_levels: str = typer.Option(
+        "1,2,3", help="Comma-separated arith levels of the direct-answer examples."
+    ),
 ) -> None:
-    """Write the think / no-think SFT mixture under the ellipsis prompt."""
+    """Write the think / no-think SFT mixture under the ellipsis prompt (plus direct-answer practice)."""
     from thinklab.autothink.data import write_mixture
+    from thinklab.errors import ThinklabError
 
-    typer.echo(f"wrote {write_mixture(out, n, no_think_fraction, seed)} examples to {out}")
+    try:
+        levels = tuple(int(x) for x in direct_levels.split(",") if x.strip())
+    except ValueError:
+        raise ThinklabError(f"malformed --direct-levels {direct_levels!r}: expected e.g. 1,2,3") from None
+    if not levels or min(levels) < 1 or max(levels) > 8:
+        raise ThinklabError(f"--direct-levels must be arith levels 1-8, got {direct_levels!r}")
+    rows = write_mixture(out, n, no_think_fraction, seed, direct_n, levels)
+    typer.echo(f"wrote {rows} examples to {out}")
 
 
 @app.command("report")

@@ -8,6 +8,13 @@ level alike, so the RL has to find the link with difficulty) answered directly:
 - think:    ``<think>\\n...\\n`` + verbose thought + ``\\n</think>\\n\\n\\boxed{N}``
 - no-think: ``<think>\\n...\\n</think>\\n\\n\\boxed{N}``
 
+A 3.5M-parameter model that has only ever thought step by step cannot answer directly yet, and learning
+that from a few hundred mixed examples does not happen (measured: chance-level direct answers after 150
+SFT steps). `direct_answer_examples` adds cheap practice for that skill under the core's *no-think*
+prefill (``<think>\\n</think>\\n\\n`` for the tiny model), not under the ellipsis: the skill transfers to
+the ``</think>\\n\\n\\boxed{`` continuation, while the ellipsis branch's think / no-think choice stays
+level-independent — deciding by difficulty is left to the RL stages.
+
 `thinklab.train.sft` trains on the whole assistant response after the chat template, so the model also
 learns to write the ``<think>\\n...\\n`` itself; under the standard prompt (``<think>\\n``) it then tends to
 continue with ``...``. The standard-prompt baseline of the experiment is therefore the base model.
@@ -52,9 +59,29 @@ def mixture_examples(
     return out
 
 
-def write_mixture(path: str | Path, n: int, no_think_fraction: float = 0.5, seed: int = 0) -> int:
-    """Write the mixture as messages JSONL (what `thinklab train sft --data` reads); returns the row count."""
-    return write_examples(path, mixture_examples(n, no_think_fraction, seed), fmt="messages")
+def direct_answer_examples(
+    n: int, levels: tuple[int, ...] = (1, 2, 3), seed: int = 0, modes: ThinkingModes = TINY_MODES
+) -> list[Example]:
+    """`n` arith training examples answered at once under the no-think prefill (skill practice)."""
+    problems = arith.generate(n, "train", seed + 7919, levels, distinct=False)
+    return [Example(problem=p.text(), response=f"{modes.no_think}\\boxed{{{p.answer}}}") for p in problems]
+
+
+def write_mixture(
+    path: str | Path,
+    n: int,
+    no_think_fraction: float = 0.5,
+    seed: int = 0,
+    direct_n: int = 0,
+    direct_levels: tuple[int, ...] = (1, 2, 3),
+) -> int:
+    """Write the mixture (plus `direct_n` direct-answer examples, shuffled in) as messages JSONL, what
+    `thinklab train sft --data` reads; returns the row count."""
+    examples = mixture_examples(n, no_think_fraction, seed) + direct_answer_examples(
+        direct_n, direct_levels, seed
+    )
+    random.Random(f"autothink-shuffle-{seed}").shuffle(examples)
+    return write_examples(path, examples, fmt="messages")
 
 
 def grpo_rows(

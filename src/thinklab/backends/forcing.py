@@ -106,7 +106,9 @@ def _think_then_answer(
             )
             for s, row in zip(group, res, strict=True):
                 s.absorb(row[0])
-    need_answer = [s for s in states if not s.ended]
+    # A sample that ended (end of sequence) without closing its thinking after an extension is still
+    # thinking: it never answered, so it gets the forced close like a sample whose budget ran out.
+    need_answer = [s for s in states if not s.ended or s.extensions]
     for s in need_answer:
         if s.closed:  # the engine cut the close tag off the text; its tokens were counted as generated
             s.text += THINK_CLOSE

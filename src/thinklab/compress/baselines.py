@@ -2,9 +2,11 @@
 
 **Step dropping at the same kept-token rate** (data baselines: fine-tune on them like on A*'s output):
 
-- ``random``: keep a random subset of steps (in their original order) until the kept tokens reach the
-  target; the subset is drawn by shuffling the steps with a per-sample seed and adding them in that order.
-- ``ends``: keep the first and the last steps, alternately from each end, until the target is reached.
+- ``random``: keep a random subset of steps (in their original order) whose tokens match the target: the
+  steps are shuffled with a per-sample seed and added in that order, passing over a step that would
+  overshoot by more than it helps;
+- ``ends``: keep the first and the last steps, alternately from each end, while that brings the kept
+  tokens closer to the target.
 
 The target for each sample is the number of thought tokens A*-Thought kept for the *same* sample (read
 from its output), so the comparison is at equal length sample by sample, not only on average. A step is
@@ -68,15 +70,25 @@ def system_prompt(name: str) -> str:
     return SYSTEM_PROMPTS[name]
 
 
-def keep_to_target(step_tokens: Sequence[int], target: int, order: Sequence[int]) -> list[int]:
-    """Add steps in `order` while the kept tokens are below `target`; returns kept indices, sorted."""
+def keep_to_target(
+    step_tokens: Sequence[int], target: int, order: Sequence[int], skip: bool = False
+) -> list[int]:
+    """Add steps in `order` until the kept tokens reach `target`; returns kept indices, sorted.
+
+    A step is added only if the total lands at least as close to the target with it as without it, so
+    the kept count is within half a step of the target. With `skip=True` a step that would overshoot too
+    far is passed over and later (smaller) steps are tried; otherwise the walk stops there.
+    """
     kept: list[int] = []
     total = 0
     for i in order:
         if total >= target:
             break
-        kept.append(i)
-        total += step_tokens[i]
+        if total + step_tokens[i] - target <= target - total:
+            kept.append(i)
+            total += step_tokens[i]
+        elif not skip:
+            break
     return sorted(kept)
 
 
@@ -109,7 +121,7 @@ def drop_steps(
     else:
         order = list(range(n))
         random.Random(f"drop-{seed}").shuffle(order)
-    return keep_to_target(sizes, target_tokens, order)
+    return keep_to_target(sizes, target_tokens, order, skip=method == "random")
 
 
 # --------------------------------------------------------------------------- data baselines as files
