@@ -2,8 +2,22 @@
 
 Why not call `model.generate` once per prompt as the seeds' scripts do: on small models the per-step
 Python overhead dominates, so one prompt at a time wastes nearly all of the machine. Here prompts
-(times `n` samples) are sorted by length, left-padded into large batches and decoded with the KV
-cache; `bench/generation.py` measures the difference.
+(times `n` samples) are sorted by length, left-padded into large batches and decoded with a KV cache;
+`bench/generation.py` measures the difference.
+
+Two decoders, chosen with `decoder=` (`--backend-args decoder=generate`):
+
+- `"loop"` (default): a short decode loop over the model's forward pass with a preallocated
+  (`StaticCache`) KV cache that drops finished rows from the batch. Hand-written because
+  `model.generate` keeps every row in the batch until the longest one ends and, with its default
+  dynamic cache, copies the whole cache at every step (`torch.cat`); on the tiny model on 2 CPU
+  cores those two costs are most of the time. Transformers' continuous batching
+  (`generate_batch`) does drop finished rows but measured no faster than `generate` on CPU here.
+  Sampling uses Transformers' own logits warpers (temperature, top-k, top-p, in `generate`'s order)
+  and applies exactly the `SamplingParams`, like the vLLM and OpenAI backends (a model's
+  `generation_config` defaults such as a repetition penalty are not applied).
+- `"generate"`: `model.generate` on the same batches, for architectures whose cache the loop does
+  not handle (recurrent or hybrid caches).
 """
 
 from __future__ import annotations
@@ -35,6 +49,7 @@ class HFBackend:
         trust_remote_code: bool = False,
         revision: str | None = None,
         threads: int | None = None,
+        decoder: str = "loop",
     ) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -43,6 +58,9 @@ class HFBackend:
 
         if threads:
             torch.set_num_threads(threads)
+        if decoder not in ("loop", "generate"):
+            raise BackendError(f"unknown decoder {decoder!r}: choose loop or generate")
+        self.decoder = decoder
         path = resolve_model_path(model)
         self.model_id = model
         self.path = path
@@ -98,29 +116,127 @@ class HFBackend:
             max_new = params.max_tokens
             if max_positions:
                 max_new = max(1, min(max_new, max_positions - width))
-            pad = self.tokenizer.pad_token_id
-            input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=self.device)
-            attention = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=self.device)
-            if params.seed is not None:
-                torch.manual_seed(_seed_for(params.seed, chunk_index))
-            kwargs: dict[str, Any] = dict(
-                max_new_tokens=max_new,
-                pad_token_id=pad,
-                eos_token_id=self.tokenizer.eos_token_id,
-                do_sample=params.temperature > 0,
-            )
-            if params.temperature > 0:
-                kwargs.update(temperature=params.temperature, top_p=params.top_p, top_k=params.top_k or 0)
+            if self.decoder == "loop":
+                generator = None
+                if params.seed is not None:
+                    generator = torch.Generator(device=self.device).manual_seed(
+                        _seed_for(params.seed, chunk_index)
+                    )
+                new_tokens = self._decode(ids, params, max_new, generator)
             else:
-                kwargs.update(temperature=None, top_p=None, top_k=None)
-            if params.stop:
-                kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
-            with torch.inference_mode():
-                out = self.model.generate(input_ids=input_ids, attention_mask=attention, **kwargs)
-            new_tokens = out[:, width:].tolist()
+                new_tokens = self._generate(ids, params, max_new, chunk_index)
             for (i, j), row in zip(chunk, new_tokens, strict=True):
                 results[i][j] = self._finish(row, params, max_new)
         return [[c for c in row if c is not None] for row in results]
+
+    def _generate(
+        self, ids: list[list[int]], params: SamplingParams, max_new: int, chunk_index: int
+    ) -> list[list[int]]:
+        """One left-padded batch through `model.generate` (the `decoder="generate"` path)."""
+        import torch
+
+        width = max(len(x) for x in ids)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=self.device)
+        attention = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=self.device)
+        if params.seed is not None:
+            torch.manual_seed(_seed_for(params.seed, chunk_index))
+        kwargs: dict[str, Any] = dict(
+            max_new_tokens=max_new,
+            pad_token_id=pad,
+            eos_token_id=self.tokenizer.eos_token_id,
+            do_sample=params.temperature > 0,
+        )
+        if params.temperature > 0:
+            kwargs.update(temperature=params.temperature, top_p=params.top_p, top_k=params.top_k or 0)
+        else:
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        if params.stop:
+            kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
+        with torch.inference_mode():
+            out = self.model.generate(input_ids=input_ids, attention_mask=attention, **kwargs)
+        return out[:, width:].tolist()
+
+    def _decode(
+        self, ids: list[list[int]], params: SamplingParams, max_new: int, generator: Any
+    ) -> list[list[int]]:
+        """Decode one left-padded batch; returns each row's new tokens (ending at EOS or a stop string).
+
+        The cache is preallocated for prompt + budget, so a step writes one position instead of
+        copying the cache; a row that finished is dropped from the batch (cache, mask, positions)
+        once an eighth of the batch has finished, so late steps run only the rows still writing.
+        """
+        import torch
+        from transformers import StaticCache
+        from transformers.generation.logits_process import (
+            LogitsProcessorList,
+            TemperatureLogitsWarper,
+            TopKLogitsWarper,
+            TopPLogitsWarper,
+        )
+
+        device, eos, pad = self.device, self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
+        batch, width = len(ids), max(len(x) for x in ids)
+        input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=device)
+        mask = torch.zeros(batch, width + max_new, dtype=torch.long, device=device)
+        for r, x in enumerate(ids):
+            mask[r, width - len(x) :] = 1
+        positions = (mask[:, :width].cumsum(-1) - 1).clamp(min=0)
+        warpers = LogitsProcessorList()
+        if params.temperature > 0:
+            warpers.append(TemperatureLogitsWarper(params.temperature))
+            if params.top_k:
+                warpers.append(TopKLogitsWarper(params.top_k))
+            if params.top_p < 1.0:
+                warpers.append(TopPLogitsWarper(params.top_p))
+        stop_window = max((len(s) for s in params.stop), default=0) + 4  # tokens: >= 1 char each, mostly
+        new: list[list[int]] = [[] for _ in ids]
+        done = [False] * batch
+        rows = list(range(batch))  # batch position -> request
+        with torch.inference_mode():
+            cache = StaticCache(config=self.model.config, max_cache_len=width + max_new)
+            logits = self.model(
+                input_ids=input_ids,
+                attention_mask=mask[:, :width],
+                position_ids=positions,
+                past_key_values=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            ).logits[:, -1]
+            next_positions = positions[:, -1:] + 1
+            for step in range(max_new):
+                if params.temperature > 0:
+                    probs = torch.softmax(warpers(None, logits.float()), dim=-1)
+                    tokens = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+                else:
+                    tokens = logits.argmax(-1)
+                finished_here = 0
+                for req, t in zip(rows, tokens.tolist(), strict=True):
+                    if not done[req]:
+                        new[req].append(t)
+                        if t == eos or (
+                            params.stop
+                            and any(s in self.tokenizer.decode(new[req][-stop_window:]) for s in params.stop)
+                        ):
+                            done[req] = True
+                    finished_here += done[req]
+                if finished_here == len(rows) or step == max_new - 1:
+                    break
+                if finished_here >= max(1, len(rows) // 8):
+                    keep = [r for r, req in enumerate(rows) if not done[req]]
+                    index = torch.tensor(keep, device=device)
+                    cache.reorder_cache(index)
+                    mask, next_positions, tokens = mask[index], next_positions[index], tokens[index]
+                    rows = [rows[r] for r in keep]
+                logits = self.model(
+                    input_ids=tokens[:, None],
+                    attention_mask=mask[:, : width + step + 1],
+                    position_ids=next_positions,
+                    past_key_values=cache,
+                    use_cache=True,
+                ).logits[:, -1]
+                next_positions = next_positions + 1
+        return new
 
     def _finish(self, row: list[int], params: SamplingParams, max_new: int) -> Completion:
         eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
