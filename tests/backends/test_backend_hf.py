@@ -97,3 +97,21 @@ def test_wait_extension_lengthens_thinking(backend):
     )
     assert sum(r[0].thinking_tokens for r in ext) > sum(r[0].thinking_tokens for r in base)
     assert all(r[0].extensions >= 1 and "Wait" in r[0].text for r in ext)
+
+
+def test_loop_decoder_equals_model_generate(prompts):
+    """The default decoder (preallocated cache, finished rows dropped) writes the same greedy tokens as
+    `model.generate` on the same batches, stop strings included."""
+    loop = load_backend("hf", "tiny", batch_size=8)
+    gen = load_backend("hf", "tiny", batch_size=8, decoder="generate")
+    for params in (SamplingParams(max_tokens=200), SamplingParams(max_tokens=200, stop=("</think>",))):
+        a = [(c.text, c.tokens, c.finish_reason) for row in loop.generate(prompts, params) for c in row]
+        b = [(c.text, c.tokens, c.finish_reason) for row in gen.generate(prompts, params) for c in row]
+        assert a == b
+
+
+def test_unknown_decoder_is_a_clear_error():
+    from thinklab.backends import BackendError
+
+    with pytest.raises(BackendError, match="unknown decoder"):
+        load_backend("hf", "tiny", decoder="fast")
