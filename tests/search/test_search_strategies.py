@@ -109,3 +109,27 @@ def test_extended_samples_always_close_their_thinking(tiny):
     assert extended, "the tiny model should close its thinking early at least once"
     for r in extended:
         assert "</think>" in r.text
+
+
+def test_run_identity_fingerprints_policy_and_value_content(tmp_path):
+    """A retrained policy or value model at the same path must not resume an old run dir/rollout file."""
+    from thinklab.search.rollouts import RolloutConfig
+    from thinklab.search.runner import SearchConfig, run_identity
+
+    def model_dir(weights: bytes) -> str:
+        d = tmp_path / f"m{len(weights)}"
+        d.mkdir()
+        (d / "config.json").write_text("{}")
+        (d / "model.safetensors").write_bytes(weights)
+        return str(d)
+
+    a, b = model_dir(b"1"), model_dir(b"22")
+    old = run_identity(SearchConfig(model=a, value_model=b, strategies=("beam",)), "beam")
+    (tmp_path / "m2" / "model.safetensors").write_bytes(b"33")  # value model retrained in place
+    new = run_identity(SearchConfig(model=a, value_model=b, strategies=("beam",)), "beam")
+    assert old["model_fingerprint"] == new["model_fingerprint"]
+    assert old["value_fingerprint"] != new["value_fingerprint"]
+    assert "value_fingerprint" not in run_identity(SearchConfig(model=a, value_model=b), "majority")
+    before = RolloutConfig(model=a).identity()
+    (tmp_path / "m1" / "model.safetensors").write_bytes(b"4")  # policy retrained in place
+    assert RolloutConfig(model=a).identity()["model_fingerprint"] != before["model_fingerprint"]

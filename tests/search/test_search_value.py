@@ -176,3 +176,19 @@ def test_trainer_learns_a_visible_signal(tmp_path):
     assert ev["by_cut"]["all"]["auc"] == pytest.approx(record["eval"]["by_cut"]["all"]["auc"])
     assert ev["by_cut"]["all"]["auc"] >= 0.95
     assert ev["by_cut"]["all"]["mean_value_correct"] > ev["by_cut"]["all"]["mean_value_wrong"]
+
+
+def test_fresh_arith_problems_are_unseen_and_disjoint_from_benchmarks():
+    import thinklab.search  # noqa: F401  (registers arith-fresh)
+    from thinklab.search.fresh import benchmark_keys
+    from thinklab.tasks.arith import DEFAULT_TEST_SEED
+    from thinklab.tasks.registry import TaskError, get_task
+
+    problems = get_task("arith-fresh:L8:7").problems(limit=50)
+    assert len({p.id for p in problems}) == 50 and all(p.metadata["level"] == 8 for p in problems)
+    assert not {p.metadata["key"] for p in problems} & benchmark_keys()
+    assert get_task("arith:L8").problems()[0].metadata["key"] in benchmark_keys()
+    with pytest.raises(TaskError):
+        get_task(f"arith-fresh:L8:{DEFAULT_TEST_SEED}")
+    with pytest.raises(TaskError):
+        get_task("arith-fresh:train:7")

@@ -57,8 +57,14 @@ class RolloutConfig:
     trust_remote_code: bool = False
 
     def identity(self) -> dict[str, Any]:
+        """Settings that change the file's rows, and the policy's *content* (a retrained `tiny` at the
+        same path must not resume an old file)."""
+        from thinklab.eval.rundir import model_fingerprint
+
         skip = {"limit", "out", "overwrite", "chunk_size"}
-        return {k: v for k, v in asdict(self).items() if k not in skip}
+        ident = {k: v for k, v in asdict(self).items() if k not in skip}
+        ident["model_fingerprint"] = model_fingerprint(self.model)
+        return ident
 
 
 def _seed(seed: int, *parts: object) -> int:

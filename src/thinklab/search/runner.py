@@ -125,6 +125,15 @@ class SearchResult:
     plot: Path | None = None
 
 
+def run_identity(cfg: SearchConfig, strategy: str) -> dict[str, Any]:
+    """`cfg.identity(strategy)` plus the *content* of the models it uses (as `thinklab eval` does), so
+    a retrained policy or value model at the same path never resumes an old run dir."""
+    ident = {**cfg.identity(strategy), "model_fingerprint": rundir.model_fingerprint(cfg.model)}
+    if "value_model" in ident and cfg.value_model:
+        ident["value_fingerprint"] = rundir.model_fingerprint(cfg.value_model)
+    return ident
+
+
 def needs_value(strategy: str, scorer: str = "value") -> bool:
     return strategy in ("weighted", "beam", "dvts") or (strategy == "bon" and scorer == "value")
 
@@ -207,8 +216,9 @@ def run_search(
     dirs: dict[str, Path] = {}
     done: dict[str, dict[str, dict]] = {}
     for s in cfg.strategies:
-        dirs[s] = rundir.run_dir_for(cfg.out, cfg.model, f"{cfg.task}-{s}", cfg.identity(s))
-        rundir.prepare(dirs[s], {"identity": cfg.identity(s), "config": asdict(cfg)}, cfg.overwrite)
+        ident = run_identity(cfg, s)
+        dirs[s] = rundir.run_dir_for(cfg.out, cfg.model, f"{cfg.task}-{s}", ident)
+        rundir.prepare(dirs[s], {"identity": ident, "config": asdict(cfg)}, cfg.overwrite)
         done[s] = {r["key"]: r for r in rundir.load_samples(dirs[s])}
     chunks = [problems[i : i + cfg.chunk_size] for i in range(0, len(problems), cfg.chunk_size)]
     missing = {

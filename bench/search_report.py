@@ -1,0 +1,168 @@
+"""Markdown tables of the test-time scaling experiment (scripts/experiments/search.sh), from its run dirs.
+
+    python bench/search_report.py [runs/search]
+
+Reads, under the output dir: value_auc.json and value/value_training.json (value model), the
+strategies/*/summary.json of `thinklab search` (accuracy vs generated tokens per problem) and the
+forcing/*/summary.json of `thinklab eval --extend K` (s1 budget forcing). Where a strategy or K has
+several run dirs (other settings), the most recently written one is shown and the others are named.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def _latest(dirs: list[Path]) -> tuple[Path, list[Path]]:
+    dirs = sorted(dirs, key=lambda d: (d / "summary.json").stat().st_mtime)
+    return dirs[-1], dirs[:-1]
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def _f3(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def value_tables(out: Path) -> list[str]:
+    lines = []
+    train = out / "value" / "value_training.json"
+    if train.is_file():
+        t = json.loads(train.read_text())
+        lines += [
+            f"Value model: {t['examples']} training roll-outs from {t['rows']} roll-in cuts "
+            f"(labels {t['label_counts']}), {t['steps']} steps, {t['minutes']} min; "
+            f"loss {t['losses'][0] if t['losses'] else '-'} -> {t['losses'][-1] if t['losses'] else '-'}.",
+            "",
+        ]
+    auc = out / "value_auc.json"
+    if not auc.is_file():
+        return lines
+    a = json.loads(auc.read_text())
+    lines += [
+        "| cut (fraction of the roll-in trace) | pairs | P(correct) | ROC AUC | mean V, correct | mean V, wrong |",
+        "|---|---|---|---|---|---|",
+    ]
+    for cut, m in a["by_cut"].items():
+        lines.append(
+            f"| {cut} | {m['pairs']} | {_pct(m['correct_rate'])}% | {_f3(m['auc'])} | "
+            f"{_f3(m['mean_value_correct'])} | {_f3(m['mean_value_wrong'])} |"
+        )
+    lines.append("")
+    if a.get("mid_trace_auc") is not None:
+        lines.append(f"**Mid-trace ROC AUC** (cuts {', '.join(a['mid_trace_cuts'])}): {a['mid_trace_auc']:.3f}")
+    if a.get("by_level"):
+        per = ", ".join(
+            f"L{lv} {_f3(m['auc'])} "
+            f"({m['pairs']} pairs, {_pct(m['correct_rate'])}% correct)"
+            for lv, m in a["by_level"].items()
+        )
+        lines.append(f"AUC within one level (all cuts): {per}. Brier score: {a['brier']:.3f}.")
+    lines.append("")
+    return lines
+
+
+def strategy_table(out: Path) -> list[str]:
+    by_strategy: dict[str, list[Path]] = {}
+    for s in (out / "strategies").glob("*/summary.json"):
+        summary = json.loads(s.read_text())
+        by_strategy.setdefault(summary.get("strategy", "?"), []).append(s.parent)
+    if not by_strategy:
+        return []
+    order = ["single", "majority", "weighted", "bon", "beam", "dvts"]
+    lines = [
+        "| strategy | budget (width) | accuracy % (± s.e.) | generated tokens / problem | blocks / problem "
+        "| value-model tokens / problem | also |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    notes, seconds = [], 0.0
+    for name in sorted(by_strategy, key=lambda s: order.index(s) if s in order else 99):
+        run, older = _latest(by_strategy[name])
+        notes += [f"older {name} run ignored: {o}" for o in older]
+        summary = json.loads((run / "summary.json").read_text())
+        seconds = max(seconds, summary.get("seconds", 0.0))
+        for budget, m in sorted(summary["budgets"].items(), key=lambda kv: int(kv[0])):
+            if not m:
+                continue
+            also = []
+            if name == "single":
+                also.append(f"avg@{budget} over {m['samples']} samples")
+            if "accuracy_tie_split" in m and name in ("majority", "weighted"):
+                also.append(f"tie-split {_pct(m['accuracy_tie_split'])}")
+            for k in ("maj", "bon"):
+                if f"accuracy_{k}" in m:
+                    also.append(f"{k} over the same beams {_pct(m[f'accuracy_{k}'])}")
+            lines.append(
+                f"| {name} | {budget} | {_pct(m['accuracy'])} ± {_pct(m['accuracy_stderr'])} | "
+                f"{m['mean_tokens']:.0f} | {m.get('mean_blocks', 0):.1f} | {m.get('mean_value_tokens', 0):.0f} | "
+                f"{'; '.join(also)} |"
+            )
+    lines.append("")
+    lines.append(f"`thinklab search` wall time (all strategies, one command): {seconds / 60:.1f} min.")
+    lines += notes
+    lines.append("")
+    return lines
+
+
+def forcing_table(out: Path) -> list[str]:
+    by_k: dict[int, list[Path]] = {}
+    for s in (out / "forcing").glob("*/summary.json"):
+        cfg = json.loads(s.read_text())["config"]
+        by_k.setdefault(int(cfg["extend"]), []).append(s.parent)
+    if not by_k:
+        return []
+    lines = [
+        "| \"Wait\" extensions K | accuracy % (± s.e.) | thinking tokens / problem | all tokens / problem "
+        "| truncated % | answered % | seconds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for k in sorted(by_k):
+        run, _ = _latest(by_k[k])
+        summary = json.loads((run / "summary.json").read_text())
+        for _budget, m in summary["budgets"].items():
+            lines.append(
+                f"| {k} | {_pct(m['accuracy'])} ± {_pct(m['accuracy_stderr'])} | {m['mean_thinking_tokens']:.0f} | "
+                f"{m['mean_tokens']:.0f} | {_pct(m['truncation_rate'])} | {_pct(m['format_pass'])} | "
+                f"{summary.get('seconds', 0):.0f} |"
+            )
+    lines.append("")
+    return lines
+
+
+def greedy_table(out: Path) -> list[str]:
+    lines = []
+    for s in sorted((out / "greedy").glob("*/summary.json")):
+        summary = json.loads(s.read_text())
+        for budget, m in summary["budgets"].items():
+            lines.append(
+                f"Greedy on {summary['task']} ({m['problems']} problems, {budget}-token cap, no forced answer): "
+                f"**{_pct(m['accuracy'])}%** ± {_pct(m['accuracy_stderr'])}, {m['mean_tokens']:.0f} tokens, "
+                f"{_pct(m['truncation_rate'])}% truncated ({summary.get('seconds', 0):.0f} s)."
+            )
+    return lines + [""] if lines else []
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[0] if argv else "runs/search")
+    if not out.is_dir():
+        print(f"no such output dir: {out}", file=sys.stderr)
+        return 1
+    sections = [
+        ("Greedy reference", greedy_table(out)),
+        ("Value model (held-out rollouts)", value_tables(out)),
+        ("Strategies at equal budgets", strategy_table(out)),
+        ("s1 budget forcing (greedy)", forcing_table(out)),
+    ]
+    for title, lines in sections:
+        if lines:
+            print(f"### {title}\n")
+            print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
