@@ -10,9 +10,10 @@
 #
 # Knobs (environment variables; defaults = the full CPU experiment):
 #   BASE=tiny (the model to start from; a copy of the shipped checkpoint pins the baseline)
-#   OUT=runs/autothink  MIX_N=12000  SFT_STEPS=1500  SFT_LR=3e-4  SFT_BATCH=16
-#   STAGE_STEPS="30 40 30" (optimizer steps of stages 1-3)  GRPO_LR= (empty = preset)  GRPO_ARGS= (extra flags)
-#   EVAL_LIMIT=800 (test problems, 100 per level)  BUDGET=512 (token cap)
+#   OUT=runs/autothink  MIX_N=12000  DIRECT_N=4000 (extra direct answers, all levels)  SFT_STEPS=1500  SFT_LR=3e-4  SFT_BATCH=16
+#   STAGE_STEPS="30 40 30" (optimizer steps of stages 1-3)  GRPO_LR= (empty = preset, 5e-5)  GRPO_ARGS= (extra flags)
+#   EVAL_LIMIT=320 (test problems, 40 per level; 800 = the whole test set)  BUDGET=512 (token cap)
+#   WRAP= (a prefix for every CPU-heavy command, e.g. WRAP="flock /tmp/cpu.lock" on a shared machine)
 # A reduced run, e.g.:  OUT=runs/autothink-small SFT_STEPS=600 STAGE_STEPS="10 15 10" EVAL_LIMIT=320 $0
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,18 +23,20 @@ PY="${PYTHON:-.venv/bin/python}"
 OUT="${OUT:-runs/autothink}"
 BASE="${BASE:-tiny}"
 MIX_N="${MIX_N:-12000}"
+DIRECT_N="${DIRECT_N:-4000}"
 SFT_STEPS="${SFT_STEPS:-1500}"
 SFT_LR="${SFT_LR:-3e-4}"
 SFT_BATCH="${SFT_BATCH:-16}"
 read -r -a STEPS <<<"${STAGE_STEPS:-30 40 30}"
 GRPO_LR="${GRPO_LR:-}"
 read -r -a GRPO_EXTRA <<<"${GRPO_ARGS:-}"
-EVAL_LIMIT="${EVAL_LIMIT:-800}"
+EVAL_LIMIT="${EVAL_LIMIT:-320}"
 BUDGET="${BUDGET:-512}"
+read -r -a WRAP <<<"${WRAP:-}"
 mkdir -p "$OUT"
 
 evaluate() {  # name model prompt-mode
-  "$TL" eval --model "$2" --task arith --budgets "$BUDGET" --prompt-mode "$3" --limit "$EVAL_LIMIT" \
+  "${WRAP[@]}" "$TL" eval --model "$2" --task arith --budgets "$BUDGET" --prompt-mode "$3" --limit "$EVAL_LIMIT" \
     --out "$OUT/eval/$1"
 }
 
@@ -41,8 +44,9 @@ evaluate() {  # name model prompt-mode
 evaluate baseline "$BASE" standard
 
 # 1. Starting policy that can do both.
-[[ -f "$OUT/mix.jsonl" ]] || "$PY" -m thinklab.autothink mix --out "$OUT/mix.jsonl" --n "$MIX_N" --no-think-fraction 0.5
-[[ -f "$OUT/start/model.safetensors" ]] || "$TL" train sft --data "$OUT/mix.jsonl" --model "$BASE" --out "$OUT/start" \
+[[ -f "$OUT/mix.jsonl" ]] || "$PY" -m thinklab.autothink mix --out "$OUT/mix.jsonl" --n "$MIX_N" --no-think-fraction 0.5 \
+  --direct-n "$DIRECT_N" --direct-levels 1,2,3,4,5,6,7,8
+[[ -f "$OUT/start/model.safetensors" ]] || "${WRAP[@]}" "$TL" train sft --data "$OUT/mix.jsonl" --model "$BASE" --out "$OUT/start" \
   --max-steps "$SFT_STEPS" --learning-rate "$SFT_LR" --batch-size "$SFT_BATCH"
 evaluate start "$OUT/start" ellipsis
 
@@ -50,7 +54,7 @@ evaluate start "$OUT/start" ellipsis
 prev="$OUT/start"
 for stage in 1 2 3; do
   if [[ ! -f "$OUT/stage$stage/model.safetensors" ]]; then
-    "$TL" train grpo --model "$prev" --reward autothink --stage "$stage" --preset cpu --out "$OUT/stage$stage" \
+    "${WRAP[@]}" "$TL" train grpo --model "$prev" --reward autothink --stage "$stage" --preset cpu --out "$OUT/stage$stage" \
       --max-steps "${STEPS[$((stage - 1))]}" ${GRPO_LR:+--learning-rate "$GRPO_LR"} "${GRPO_EXTRA[@]}"
   fi
   evaluate "stage$stage" "$OUT/stage$stage" ellipsis

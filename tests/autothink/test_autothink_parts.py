@@ -13,7 +13,7 @@ from thinklab.autothink.data import (
     write_mixture,
 )
 from thinklab.autothink.grpo import batch_layout
-from thinklab.autothink.report import check_targets, load_summary, markdown, stage_report
+from thinklab.autothink.report import check_targets, load_summary, markdown, mode_accuracy, stage_report
 from thinklab.autothink.stages import stage_preset
 from thinklab.autothink.verl import compute_score, compute_score_batch
 from thinklab.data.writers import read_examples
@@ -268,6 +268,30 @@ def test_stage_report_and_targets(tmp_path):
     )
     table = markdown([b, rep], b)
     assert "| stage3 | ellipsis |" in table and "token_cut: 29.0% (FAIL)" in table
+
+
+def test_mode_accuracy_from_samples(tmp_path):
+    run = tmp_path / "out" / "tiny_arith_x"
+    run.mkdir(parents=True)
+    rows = [
+        # level 1: two direct answers (one right), one thought (right); a budget-64 row that is ignored
+        {"budget": 512, "level": 1, "think": False, "correct": True},
+        {"budget": 512, "level": 1, "think": False, "correct": False},
+        {"budget": 512, "level": 1, "think": True, "correct": True},
+        {"budget": 64, "level": 1, "think": True, "correct": False},
+        {"budget": 512, "level": 8, "think": True, "correct": False},
+    ]
+    (run / "samples.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    acc = mode_accuracy(tmp_path / "out")  # an --out folder holding one run dir; largest budget by default
+    assert acc == {
+        "1": {"no_think": {"n": 2, "accuracy": 0.5}, "think": {"n": 1, "accuracy": 1.0}},
+        "8": {"think": {"n": 1, "accuracy": 0.0}},
+    }
+    assert mode_accuracy(run, 64) == {"1": {"think": {"n": 1, "accuracy": 0.0}}}
+    assert mode_accuracy(tmp_path / "missing") == {}
+    rep = stage_report(_summary({1: (0.67, 10, 0.33), 8: (0.0, 200, 1.0)}), name="s") | {"by_mode": acc}
+    table = markdown([rep])
+    assert "| s | 100% (1) / 50% (2) | 0% (1) / - |" in table
 
 
 def test_report_errors(tmp_path):

@@ -53,13 +53,14 @@ def report_cmd(
     json_out: Path | None = typer.Option(None, help="Also write the reports as JSON here."),
 ) -> None:
     """Think rate / accuracy / tokens per run, and the targets of the last run against the baseline."""
-    from thinklab.autothink.report import check_targets, load_summary, markdown, stage_report
+    from thinklab.autothink.report import check_targets, load_summary, markdown, mode_accuracy, stage_report
 
     labels = [s.strip() for s in names.split(",")] if names else []
-    reports = [
-        stage_report(load_summary(r), budget, labels[i] if i < len(labels) else "")
-        for i, r in enumerate(runs)
-    ]
+    reports = []
+    for i, r in enumerate(runs):
+        rep = stage_report(load_summary(r), budget, labels[i] if i < len(labels) else "")
+        rep["by_mode"] = mode_accuracy(r, rep["budget"])
+        reports.append(rep)
     base = stage_report(load_summary(baseline), budget, "baseline") if baseline else None
     typer.echo(markdown(([base] if base else []) + reports, base))
     if json_out:

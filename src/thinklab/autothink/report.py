@@ -39,6 +39,39 @@ def load_summary(path: str | Path) -> dict:
         raise ThinklabError(f"{p} is not valid JSON: {exc}") from None
 
 
+def mode_accuracy(run: str | Path, budget: str | int | None = None) -> dict[str, dict[str, dict]]:
+    """Accuracy of thinking and of direct (no-think) answers per arith level, from a run's samples.jsonl.
+
+    Returns ``{level: {"think": {"n", "accuracy"}, "no_think": {"n", "accuracy"}}}`` (a mode with no samples
+    at a level is left out; {} when the run dir has no samples file). This is what AutoThink's reward
+    trades: answering directly pays off (2 right / -1 wrong against thinking's 1 / 0) only where the
+    direct accuracy p beats (1 + q) / 3, q being the thinking accuracy at that level.
+    """
+    p = Path(run)
+    if p.is_file():
+        p = p.parent
+    if not (p / "samples.jsonl").is_file():
+        inside = sorted(p.glob("*/samples.jsonl"))
+        if len(inside) != 1:
+            return {}
+        p = inside[0].parent
+    rows = [json.loads(line) for line in (p / "samples.jsonl").read_text().splitlines() if line.strip()]
+    if budget is None and rows:
+        budget = max(int(r.get("budget", 0)) for r in rows)
+    counts: dict[str, dict[str, list[int]]] = {}
+    for r in rows:
+        if budget is not None and int(r.get("budget", 0)) != int(budget):
+            continue
+        mode = "think" if r.get("think") else "no_think"
+        c = counts.setdefault(str(r.get("level", 0)), {}).setdefault(mode, [0, 0])
+        c[0] += 1
+        c[1] += bool(r.get("correct"))
+    return {
+        lv: {m: {"n": n, "accuracy": k / n} for m, (n, k) in modes.items()}
+        for lv, modes in sorted(counts.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0)
+    }
+
+
 def _pool(by_level: dict[str, dict], levels: tuple[int, ...]) -> dict[str, float] | None:
     """Problem-weighted means over some levels (None when none of them was evaluated)."""
     rows = [by_level[str(lv)] for lv in levels if str(lv) in by_level]
@@ -115,6 +148,21 @@ def markdown(reports: list[dict], baseline: dict | None = None) -> str:
             pct((r["easy"] or {}).get("think_rate")), pct((r["hard"] or {}).get("think_rate")),
         ] + [pct(r["by_level"].get(str(lv), {}).get("think_rate")) for lv in levels]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
+    with_modes = [r for r in reports if r.get("by_mode")]
+    if with_modes:
+        lines += ["", "Accuracy of thinking / direct answers per level (samples in that mode):", ""]
+        lines += ["| run | " + " | ".join(f"L{lv}" for lv in levels) + " |", "|" + "---|" * (len(levels) + 1)]
+
+        def cell(m: dict | None) -> str:
+            return "-" if not m else f"{100 * m['accuracy']:.0f}% ({m['n']})"
+
+        for r in with_modes:
+            cells = [
+                f"{cell(r['by_mode'].get(str(lv), {}).get('think'))} / "
+                f"{cell(r['by_mode'].get(str(lv), {}).get('no_think'))}"
+                for lv in levels
+            ]
+            lines.append(f"| {r['name']} | " + " | ".join(cells) + " |")
     if baseline is not None and reports:
         checks = check_targets(reports[-1], baseline)
         lines += ["", f"Targets for {reports[-1]['name']} against {baseline['name']}:", ""]
