@@ -42,6 +42,8 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--min-steps", type=int, default=2)
     ap.add_argument("--max-steps", type=int, default=20)
+    ap.add_argument("--span", type=int, default=1, help="span radius (seed: 1)")
+    ap.add_argument("--min-kept", type=float, default=0.0, help="validate once this fraction is kept")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=3, help="runs per schedule (order alternates)")
     ap.add_argument("--json", type=Path, default=None, help="also write the numbers here")
@@ -60,12 +62,14 @@ def main() -> None:
         cache=str(cache),
         min_steps=args.min_steps,
         max_steps=args.max_steps,
+        span=args.span,
+        min_kept=args.min_kept,
         validator_sampling="temperature=0,max_tokens=32",
     )
     # BIS for all traces once (a search capped at 1 step does no validator work), so neither timed run
     # pays for it, and a warm-up of the validator.
     bis = run_compress(
-        CompressConfig(out=str(work / "bis_only.jsonl"), **(common | {"min_steps": 1, "max_steps": 1})),
+        CompressConfig(out=str(work / "bis_only.jsonl"), **(common | {"min_steps": 1, "max_steps": 1, "min_kept": 0.0})),
         backend=backend,
         scorer=scorer,
     )

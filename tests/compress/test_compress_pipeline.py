@@ -181,3 +181,14 @@ def test_sft_trains_on_the_compressed_output(compressed, tmp_path):
 
     rows = build_rows(str(out), tuned.tokenizer)
     assert rows[0]["prompt"].endswith("<|assistant|>\n") and rows[0]["completion"].startswith("<think>\n")
+
+
+def test_span_zero_min_kept_keeps_at_least_the_fraction(traces, backend, scorer, tmp_path):
+    out = tmp_path / "half.jsonl"
+    summary = run_compress(
+        _cfg(traces, out, span=0, min_kept=0.5, min_steps=1, max_steps=20), backend=backend, scorer=scorer
+    )
+    assert summary["config"]["span"] == 0 and summary["config"]["min_kept"] == 0.5
+    for row in read_jsonl(out):
+        if row["kept_steps"] is not None:
+            assert 2 * len(row["kept_steps"]) >= row["total_steps"]

@@ -104,6 +104,37 @@ def test_config_errors():
         SearchConfig(min_steps=6, max_steps=5)
     with pytest.raises(ThinklabError):
         SearchConfig(expand=0)
+    with pytest.raises(ThinklabError):
+        SearchConfig(span=-1)
+    with pytest.raises(ThinklabError):
+        SearchConfig(min_kept=1.5)
+
+
+def test_span_radius():
+    assert span(3, 10, 0) == {3}
+    assert span(3, 10, 2) == {1, 2, 3, 4, 5}
+    assert span(0, 10, 2) == {0, 1, 2}
+
+
+def test_span_zero_adds_one_step_per_search_step():
+    # span 0: root {5}; each search step adds the cheaper of the next two queue entries (f = -max index).
+    order = [5, 2, 8, 0, 9, 1, 3, 4, 6, 7]
+    result, transcript = drive(10, order, SearchConfig(3, 20, 2, span=0), lambda p: -max(p), lambda p: True)
+    assert transcript == [
+        ("cost", [[2, 5], [5, 8]]),
+        ("cost", [[2, 5, 8], [0, 5, 8]]),
+        ("check", [2, 5, 8]),
+    ]
+    assert result.kept == (2, 5, 8) and result.search_steps == 3
+
+
+def test_min_kept_defers_validation_until_the_path_is_large_enough():
+    # 10 steps, span 0, min_kept 0.5: no check before the path holds 5 steps, whatever min_steps says.
+    order = list(range(10))
+    result, transcript = drive(10, order, SearchConfig(1, 20, 2, span=0, min_kept=0.5), len, lambda p: True)
+    checks = [p for k, p in transcript if k == "check"]
+    assert checks == [[0, 1, 2, 3, 4]]
+    assert result.kept == (0, 1, 2, 3, 4) and result.status == "valid"
 
 
 def _jobs(n_jobs):

@@ -63,6 +63,10 @@ def register(app: typer.Typer) -> None:
         min_steps: int = typer.Option(5, help="Search steps before the first validation."),
         max_steps: int = typer.Option(20, help="Search steps before falling back to the full thought."),
         expand: int = typer.Option(2, help="Candidates expanded per search step (W)."),
+        span: int = typer.Option(1, help="Radius of the span a chosen step brings in (seed: 1 = m-1..m+1)."),
+        min_kept: float = typer.Option(
+            0.0, help="Validate only once the path holds this fraction of the steps (seed: 0)."
+        ),
         step_sep: str = typer.Option("\\n\\n", help="Step separator (escapes \\n, \\t understood)."),
         step_regex: str | None = typer.Option(None, help="Split steps on this regex instead."),
         reference: str = typer.Option(
@@ -109,6 +113,8 @@ def register(app: typer.Typer) -> None:
             min_steps=min_steps,
             max_steps=max_steps,
             expand=expand,
+            span=span,
+            min_kept=min_kept,
             width=width,
             batch_candidates=batch_candidates,
             overwrite=overwrite,

@@ -71,6 +71,8 @@ class CompressConfig:
     min_steps: int = 5
     max_steps: int = 20
     expand: int = 2
+    span: int = 1  # thinklab option: radius of a chosen step's span (seed: 1)
+    min_kept: float = 0.0  # thinklab option: validate once the path holds this fraction of steps (seed: 0)
     width: int = 64  # searches advanced in lockstep
     batch_candidates: bool = True
     overwrite: bool = False
@@ -137,7 +139,7 @@ def run_compress(
     cfg.check()
     console = console or Console(stderr=True)
     splitter = StepSplitter(cfg.step_sep, cfg.step_regex)
-    search_cfg = SearchConfig(cfg.min_steps, cfg.max_steps, cfg.expand)
+    search_cfg = SearchConfig(cfg.min_steps, cfg.max_steps, cfg.expand, cfg.span, cfg.min_kept)
     items = load_items(cfg.data, cfg.fmt, cfg.limit)
     out = Path(cfg.out)
     if cfg.overwrite:

@@ -20,6 +20,13 @@ The algorithm, as in the seed (the open set holds one path, so it is greedy best
 - Q empty: return the full thought (search_steps = max_steps, as the seed).
 
 Spans are clipped to the trace (the seed adds index 1 to a one-step trace).
+
+Two thinklab options, off by default (the seed's search): ``span`` (the radius of the span a chosen step
+brings in; seed 1 = {m-1, m, m+1}; 0 = the step alone) and ``min_kept`` (validate only once the path
+holds at least this fraction of the trace's steps; seed 0). With a validator that only copies the answer
+stated in the path (the tiny model), the check passes as soon as the path holds the answer line, so the
+seed's search always stops at ``min_steps`` and keeps about 3 x min_steps steps whatever the trace's
+length, taking both neighbours of every chosen step with it; see docs/compress.md, "Results".
 """
 
 from __future__ import annotations
@@ -36,12 +43,18 @@ class SearchConfig:
     min_steps: int = 5
     max_steps: int = 20
     expand: int = 2
+    span: int = 1  # radius of the span a chosen step brings in (seed: 1)
+    min_kept: float = 0.0  # validate only once the path holds this fraction of the steps (seed: 0)
 
     def __post_init__(self) -> None:
         from thinklab.errors import ThinklabError
 
         if self.expand < 1 or self.min_steps < 1 or self.max_steps < 1:
             raise ThinklabError("--expand, --min-steps and --max-steps must be at least 1")
+        if self.span < 0:
+            raise ThinklabError(f"--span must be at least 0, got {self.span}")
+        if not 0 <= self.min_kept <= 1:
+            raise ThinklabError(f"--min-kept must be in [0, 1], got {self.min_kept}")
         if self.min_steps > self.max_steps:
             raise ThinklabError(f"--min-steps {self.min_steps} exceeds --max-steps {self.max_steps}")
 
@@ -70,9 +83,9 @@ class SearchResult:
     checks: int = 0  # validation generations
 
 
-def span(m: int, n: int) -> set[int]:
-    """{m-1, m, m+1} clipped to the trace's steps."""
-    return {j for j in (m - 1, m, m + 1) if 0 <= j < n}
+def span(m: int, n: int, radius: int = 1) -> set[int]:
+    """{m-radius, ..., m+radius} ({m-1, m, m+1} by default) clipped to the trace's steps."""
+    return {j for j in range(m - radius, m + radius + 1) if 0 <= j < n}
 
 
 def astar_search(
@@ -83,7 +96,9 @@ def astar_search(
     result = SearchResult(None, cfg.max_steps, "exhausted")
     if not queue:
         return result
-    current: Path = frozenset(span(queue.pop(0), n_steps))
+    r = cfg.span
+    current: Path = frozenset(span(queue.pop(0), n_steps, r))
+    need = cfg.min_kept * n_steps
     i = 0
     while queue:
         i += 1
@@ -91,7 +106,7 @@ def astar_search(
         if i >= cfg.max_steps:
             result.status = "max_steps"
             return result
-        if i >= cfg.min_steps:
+        if i >= cfg.min_steps and len(current) >= need:
             if not has_reference:
                 result.kept, result.search_steps, result.status = tuple(sorted(current)), i, "unvalidated"
                 return result
@@ -101,7 +116,7 @@ def astar_search(
                 return result
         # 2) exploring
         heads = queue[: cfg.expand]
-        candidates = tuple(current | span(m, n_steps) for m in heads)
+        candidates = tuple(current | span(m, n_steps, r) for m in heads)
         # Two centres can give the same path (their spans already kept): score it once. The seed scores
         # both; equal paths have equal costs, so the choice (the first) is the same.
         unique = tuple(dict.fromkeys(candidates))
