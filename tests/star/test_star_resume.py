@@ -1,19 +1,20 @@
 """A STaR loop on the real tiny model, SIGKILLed in the middle of a round and resumed, ends with the same
 data, counts and reports as an uninterrupted run (generation is seeded per round/chunk/try, and a chunk
-is the unit of work that is written or redone)."""
+is the unit of work that is written or redone). The kill is deterministic: the loop kills itself through
+the THINKLAB_STAR_TEST_KILL hook after a fixed number of rows, in the middle of a chunk."""
 
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from thinklab.data.jsonl import read_jsonl
+from thinklab.star.generate import KILL_ENV
 from thinklab.star.report import markdown_table, plot_curve
 
 CONFIG = {
@@ -45,24 +46,21 @@ CONFIG = {
     "chunk_size": 2,
     "backend_args": "threads=1",
 }
+KILL_ROWS = 3  # of round 2's 12 generation rows (chunks of 2)
 DATA_FILES = ["problems.json", "generate.jsonl", "merged.jsonl", "train.jsonl", "eval.jsonl"]
 
 
-def _start(tmp_path: Path, name: str, resume: bool = False, nice: int = 0) -> subprocess.Popen:
+def _start(tmp_path: Path, name: str, resume: bool = False, kill_at: str | None = None) -> subprocess.Popen:
     cfg = tmp_path / f"{name}.yaml"
     cfg.write_text(yaml.safe_dump({**CONFIG, "out_dir": str(tmp_path / name)}))
     cmd = [sys.executable, "-m", "thinklab", "star", "--config", str(cfg)] + (["--resume"] if resume else [])
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    # The run to be killed is started at a lower priority so that, on a busy machine, the watcher below
-    # reacts before the round is over (priority changes timing only, never results).
-    return subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        preexec_fn=lambda: os.nice(nice),
-    )
+    env = {k: v for k, v in os.environ.items() if k != KILL_ENV}
+    env["OMP_NUM_THREADS"] = "1"
+    if kill_at:
+        # The loop SIGKILLs itself at this point (a test hook in run_chunks): the kill lands at the same
+        # place on a busy machine or an idle one, no watcher racing the run.
+        env[KILL_ENV] = kill_at
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 
 
 def _finish(proc: subprocess.Popen) -> str:
@@ -100,7 +98,10 @@ def _snapshot(run: Path) -> dict:
 
 @pytest.mark.slow
 def test_sigkill_mid_round_then_resume_matches_uninterrupted(tmp_path):
-    procs = [_start(tmp_path, "ref"), _start(tmp_path, "killed", nice=10)]
+    # The run to be killed stops itself once 3 rows of round 2's generation are on disk: the first chunk
+    # (2 problems) complete and the second cut off after its first row, so resume must redo a chunk
+    # partly on disk and write only its missing row, and then the 4 chunks not started.
+    procs = [_start(tmp_path, "ref"), _start(tmp_path, "killed", kill_at=f"r2:generate:{KILL_ROWS}")]
     try:
         _check(tmp_path, *procs)
     finally:
@@ -112,19 +113,16 @@ def test_sigkill_mid_round_then_resume_matches_uninterrupted(tmp_path):
 
 def _check(tmp_path, ref, killed):
     _finish(ref)
-    # Kill the second run inside round 2's generation: some chunks written, the stage not done.
+    try:
+        out, _ = killed.communicate(timeout=3000)
+    except subprocess.TimeoutExpired:
+        killed.kill()
+        killed.wait()
+        raise
+    assert killed.returncode == -signal.SIGKILL, out[-3000:]
     gen = tmp_path / "killed" / "rounds" / "r02" / "generate.jsonl"
-    deadline, lines = time.time() + 3000, 0
-    while time.time() < deadline and killed.poll() is None:
-        if gen.exists() and gen.stat().st_size > 0:
-            lines = len(gen.read_text().splitlines())
-            if lines >= 2:  # one chunk of two problems
-                break
-        time.sleep(0.01)
-    os.kill(killed.pid, signal.SIGKILL)
-    killed.wait()
-    lines = len(read_jsonl(gen, allow_partial_last_line=True)) if gen.exists() else 0
-    assert 2 <= lines < 12, f"the kill should land mid-round ({lines} rows written)"
+    lines = len(read_jsonl(gen, allow_partial_last_line=True))
+    assert lines == KILL_ROWS, f"the kill should land mid-round ({lines} rows written)"
     state = json.loads((tmp_path / "killed" / "state.json").read_text())
     assert "r1:eval" in state["completed"] and "r2:generate" not in state["completed"]
 

@@ -142,7 +142,7 @@ def test_generation_stats_by_hand():
 
 def test_shipped_configs_load():
     cfg = load_config(ROOT / "configs" / "star.yaml")
-    assert cfg.rounds == 3 and cfg.max_steps == 9 and cfg.init.arith_examples > 0
+    assert cfg.rounds == 3 and cfg.max_steps == 10 and cfg.init.arith_examples > 0
     assert cfg.eval_generation.temperature == 0.0
     for path in sorted((ROOT / "configs" / "star").glob("*.yaml")):
         load_config(path)
@@ -282,3 +282,13 @@ def test_verbose_star_style_is_the_models_own_thought_with_a_final_line():
     assert v.ok and v.steps > p.level + 1  # checks and summaries are extra reasoning lines
     with pytest.raises(ValueError):
         render_star_response(p, "terse")
+
+
+def test_kill_hook_is_off_unless_its_stage_is_named(monkeypatch):
+    from thinklab.star.generate import KILL_ENV, kill_point
+
+    monkeypatch.delenv(KILL_ENV, raising=False)
+    assert kill_point("r2:generate") is None
+    monkeypatch.setenv(KILL_ENV, "r2:generate:3")
+    assert kill_point("r2:generate") == 3
+    assert kill_point("r1:generate") is None and kill_point("r2:eval") is None

@@ -21,6 +21,9 @@ def register(train: typer.Typer) -> None:
         ),
         beta: float = typer.Option(0.01, help="DPO beta (ThinkPO README: 0.01)."),
         loss_type: str = typer.Option("sigmoid", help="TRL loss type (sigmoid = DPO)."),
+        sft_weight: float = typer.Option(
+            0.0, help="Weight of an added NLL loss on the chosen responses (RPO); 0 = plain DPO."
+        ),
         learning_rate: float = typer.Option(3e-7, help="Peak learning rate (ThinkPO README: 3e-7 for 7B)."),
         epochs: float = typer.Option(1.0, help="Training epochs (ignored when --max-steps > 0)."),
         max_steps: int = typer.Option(-1, help="Optimizer steps (overrides epochs)."),
@@ -48,6 +51,7 @@ def register(train: typer.Typer) -> None:
             ref_model=ref_model,
             beta=beta,
             loss_type=loss_type,
+            sft_weight=sft_weight,
             learning_rate=learning_rate,
             epochs=epochs,
             max_steps=max_steps,

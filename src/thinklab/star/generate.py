@@ -23,6 +23,8 @@ training data); the kept `response` is the full assistant turn, thinking prefill
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -154,8 +156,13 @@ def run_chunks(
     chunk_size: int,
     work: Callable[[list[Problem], int], list[dict]],
     progress: Callable[[int], None] | None = None,
+    kill_after: int | None = None,
 ) -> list[dict]:
-    """Do `work` on every chunk not yet complete in `path` (append per chunk); return all rows in order."""
+    """Do `work` on every chunk not yet complete in `path` (append per chunk); return all rows in order.
+
+    `kill_after` (tests only, see `kill_point`): once the chunk being written would bring `path` to
+    that many rows, write only the rows up to it and SIGKILL this process — a kill that lands
+    deterministically in the middle of a stage, and in the middle of a chunk's rows."""
     done: dict[str, dict] = {}
     if path.exists():
         for r in read_jsonl(path, allow_partial_last_line=True):
@@ -167,8 +174,24 @@ def run_chunks(
         if all(p.id in done for p in chunk):
             continue
         fresh = [r for r in work(chunk, k) if r["id"] not in done]
+        if kill_after is not None and len(done) + len(fresh) >= kill_after:
+            append_jsonl(path, fresh[: max(0, kill_after - len(done))])
+            os.kill(os.getpid(), signal.SIGKILL)
         append_jsonl(path, fresh)
         done.update((r["id"], r) for r in fresh)
         if progress:
             progress(len(fresh))
     return [done[p.id] for p in problems]
+
+
+KILL_ENV = "THINKLAB_STAR_TEST_KILL"
+
+
+def kill_point(stage: str) -> int | None:
+    """Test hook: `THINKLAB_STAR_TEST_KILL=r2:generate:3` makes the loop SIGKILL itself once 3 rows of
+    stage `r2:generate` are on disk (tests/star/test_star_resume.py). Unset: None, no effect."""
+    spec = os.environ.get(KILL_ENV, "")
+    where, _, rows = spec.rpartition(":")
+    if not spec or where != stage:
+        return None
+    return int(rows)

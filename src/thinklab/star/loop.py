@@ -41,7 +41,7 @@ from thinklab.data.problem import Problem
 from thinklab.data.writers import Example, write_examples
 from thinklab.errors import ThinklabError
 from thinklab.star.config import StarConfig, TrainConfig
-from thinklab.star.generate import eval_chunk, run_chunks, solve_chunk
+from thinklab.star.generate import eval_chunk, kill_point, run_chunks, solve_chunk
 from thinklab.star.verify import verify
 
 STATE = "state.json"
@@ -243,6 +243,7 @@ class StarRun:
             self.cfg.chunk_size,
             lambda chunk, k: solve_chunk(backend, self.cfg, chunk, r, k),
             _Progress(self.log, f"round {r} generate", len(problems)),
+            kill_after=kill_point(f"r{r}:generate"),
         )
         self._complete(f"r{r}:generate", **generation_stats(rows))
 
@@ -311,6 +312,7 @@ class StarRun:
             self.cfg.chunk_size,
             lambda chunk, k: eval_chunk(backend, self.cfg, chunk, r, k),
             _Progress(self.log, f"round {r} eval", len(problems)),
+            kill_after=kill_point(f"r{r}:eval"),
         )
         report = {"round": r, "model": model, "heldout": heldout_metrics(rows)}
         info = self.state.get("info", {})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -21,15 +22,16 @@ def _summary(run_dir: str | Path) -> dict:
     return json.loads(path.read_text())
 
 
-def compare_table(runs: dict[str, str | Path]) -> str:
+def compare_table(runs: dict[str, str | Path] | Iterable[tuple[str, str | Path]]) -> str:
     """Markdown: one row per (label, task, budget) with accuracy ± stderr, mean tokens, mean thinking
-    tokens; then accuracy by level if the runs have levels."""
+    tokens; then accuracy by level if the runs have levels. `runs`: label -> run dir, or (label, run
+    dir) pairs, where one label may name several runs (e.g. "before" on two tasks)."""
     lines = [
         "| model | task | budget | problems | accuracy | ± stderr | mean tokens | mean thinking tokens |",
         "|---|---|---|---|---|---|---|---|",
     ]
     by_level: dict[str, dict[str, float]] = {}
-    for label, run in runs.items():
+    for label, run in runs.items() if isinstance(runs, dict) else runs:
         s = _summary(run)
         for budget, b in s["budgets"].items():
             lines.append(
@@ -54,12 +56,12 @@ def compare_table(runs: dict[str, str | Path]) -> str:
 
 def main(argv: list[str]) -> None:
     """`python -m thinklab.thinkpo.compare LABEL=RUN_DIR ...`"""
-    runs = {}
+    runs = []
     for arg in argv:
         label, sep, path = arg.partition("=")
         if not sep:
             raise SystemExit(f"expected LABEL=RUN_DIR, got {arg!r}")
-        runs[label] = path
+        runs.append((label, path))  # a label may repeat (one phase, several tasks)
     print(compare_table(runs))
 
 

@@ -37,6 +37,10 @@ class DPORunConfig:
     ref_model: str | None = None  # None: frozen copy of `model` (LoRA: the adapter-disabled base)
     beta: float = 0.01
     loss_type: str = "sigmoid"
+    # > 0 adds TRL's "sft" loss (NLL of the chosen response) with this weight: RPO. Plain DPO can
+    # satisfy its margin by pushing the rejected (short) traces down without making the chosen (long)
+    # ones likely; on the tiny model that destroyed the policy (docs/thinkpo.md).
+    sft_weight: float = 0.0
     learning_rate: float = 3e-7
     epochs: float = 1.0
     max_steps: int = -1
@@ -51,7 +55,9 @@ class DPORunConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     merge_lora: bool = True
-    bf16: bool | None = None  # default: on where supported (CUDA with bf16, or CPU autocast)
+    bf16: bool | None = (
+        None  # default: on with CUDA bf16 support; off on CPU (imprecise log-probs, no speed-up)
+    )
     gradient_checkpointing: bool = False
     seed: int = 42
     logging_steps: int = 10
@@ -102,7 +108,7 @@ def run_dpo(cfg: DPORunConfig) -> Path:
         )
     out = Path(cfg.out_dir)
     cuda = torch.cuda.is_available()
-    bf16 = cfg.bf16 if cfg.bf16 is not None else (not cuda or torch.cuda.is_bf16_supported())
+    bf16 = cfg.bf16 if cfg.bf16 is not None else (cuda and torch.cuda.is_bf16_supported())
     args = DPOConfig(
         output_dir=str(out / "trainer"),
         num_train_epochs=cfg.epochs,
@@ -113,7 +119,8 @@ def run_dpo(cfg: DPORunConfig) -> Path:
         lr_scheduler_type=cfg.lr_scheduler,
         warmup_steps=cfg.warmup_ratio,  # transformers 5: a float < 1 in warmup_steps is a ratio
         beta=cfg.beta,
-        loss_type=[cfg.loss_type],
+        loss_type=[cfg.loss_type, "sft"] if cfg.sft_weight > 0 else [cfg.loss_type],
+        loss_weights=[1.0, cfg.sft_weight] if cfg.sft_weight > 0 else None,
         max_length=cfg.max_length,
         precompute_ref_log_probs=cfg.precompute_ref_log_probs,
         bf16=bf16,
