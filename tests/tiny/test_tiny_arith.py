@@ -68,3 +68,12 @@ def test_task_registry_variants():
     assert {p.metadata["level"] for p in get_task("arith:L2").problems(limit=10)} == {2}
     with pytest.raises(TaskError, match="unknown arith variant"):
         get_task("arith:bogus")
+
+
+def test_every_arith_list_loads_and_lists_with_level_1_draw_100_per_level():
+    assert len(get_task("arith").problems()) == 800
+    easy = get_task("arith:easy").problems()
+    assert len(easy) == 300 and {p.metadata["level"] for p in easy} == {1, 2, 3}
+    assert len(get_task("arith:L1").problems()) == 100
+    assert len(get_task("arith:L2").problems()) == arith.DEFAULT_TEST_SIZE
+    assert len({p.metadata["key"] for p in easy}) == 300  # distinct

@@ -230,8 +230,12 @@ def _make(arg: str) -> Task:
             f"unknown arith variant {arg!r}; use arith, arith:easy, arith:hard, arith:L<1-8>, arith:train"
         )
 
+    # Level 1 has fewer than 200 distinct held-out problems, so a list holding it draws 100 per level
+    # (as `arith` does: 800 over 8 levels); other lists hold DEFAULT_TEST_SIZE.
+    size = 100 * len(levels) if 1 in levels else DEFAULT_TEST_SIZE
+
     def load(data_dir: Path | None, _split: str) -> list[Problem]:
-        return _load(split, levels, DEFAULT_TEST_SIZE, DEFAULT_TEST_SEED)
+        return _load(split, levels, size, DEFAULT_TEST_SEED)
 
     return Task(
         name=f"arith:{arg}" if arg else "arith",
