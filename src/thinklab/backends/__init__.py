@@ -38,6 +38,17 @@ def load_backend(name: str, model: str, **kwargs: Any) -> Backend:
         raise BackendError(f"bad argument for the {name} backend: {exc}") from None
 
 
+def load_backend_from_args(
+    name: str, model: str, backend_args: str | None, trust_remote_code: bool = False
+) -> Backend:
+    """`load_backend` from the CLI's `--backend-args k=v,...` string; `--trust-remote-code` is passed on
+    only when asked, so engines without that option never see it."""
+    extra = parse_kv(backend_args)
+    if trust_remote_code:
+        extra["trust_remote_code"] = True
+    return load_backend(name, model, **extra)
+
+
 def _construct(name: str, model: str, **kwargs: Any) -> Backend:
     if name == "hf":
         from thinklab.backends.hf import HFBackend
@@ -54,4 +65,13 @@ def _construct(name: str, model: str, **kwargs: Any) -> Backend:
     raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 
-__all__ = ["BACKENDS", "Backend", "BackendError", "Completion", "SamplingParams", "load_backend", "parse_kv"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "BackendError",
+    "Completion",
+    "SamplingParams",
+    "load_backend",
+    "load_backend_from_args",
+    "parse_kv",
+]

@@ -22,7 +22,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from thinklab.backends import SamplingParams, load_backend, parse_kv
+from thinklab.backends import SamplingParams, load_backend_from_args
 from thinklab.compress.bis import ATTN_NORMS, BISJob, BISScorer, ScorerConfig, cache_key, score_jobs
 from thinklab.compress.bis import scorer_fingerprint as _fingerprint
 from thinklab.compress.data import OUT_FORMATS, TraceItem, done_keys, load_items, output_row
@@ -180,10 +180,9 @@ def run_compress(
     bis_seconds = time.time() - t0
 
     if todo and backend is None:
-        extra = parse_kv(cfg.validator_args)
-        if cfg.trust_remote_code:
-            extra["trust_remote_code"] = True
-        backend = load_backend(cfg.validator_backend, cfg.validator, **extra)
+        backend = load_backend_from_args(
+            cfg.validator_backend, cfg.validator, cfg.validator_args, cfg.trust_remote_code
+        )
     validator = None
     if backend is not None:
         sampling = SamplingParams.parse(cfg.validator_sampling, seed=cfg.seed)

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from thinklab.backends import SamplingParams, load_backend, parse_kv
+from thinklab.backends import SamplingParams, load_backend_from_args
 from thinklab.backends.forcing import BUDGET_MODES, BudgetConfig, generate_budgeted
 from thinklab.data.problem import Problem
 from thinklab.errors import ThinklabError
@@ -134,10 +134,7 @@ def run_eval(cfg: EvalConfig, backend: Any = None, console: Any = None) -> EvalR
         if any(sample_key(b, p.id, s) not in done for p in chunk for s in range(cfg.n))
     ]
     if todo and backend is None:
-        extra = parse_kv(cfg.backend_args)
-        if cfg.trust_remote_code:
-            extra["trust_remote_code"] = True
-        backend = load_backend(cfg.backend, cfg.model, **extra)
+        backend = load_backend_from_args(cfg.backend, cfg.model, cfg.backend_args, cfg.trust_remote_code)
     extract, grade = task_graders(task)
     prefill = _modes(cfg, backend).prefix(cfg.prompt_mode)
 

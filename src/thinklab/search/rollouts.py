@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from thinklab.backends import SamplingParams, load_backend, parse_kv
+from thinklab.backends import SamplingParams, load_backend_from_args
 from thinklab.data.jsonl import append_jsonl, read_jsonl
 from thinklab.errors import ThinklabError
 from thinklab.prompting.modes import ChatPrompt, continue_prompt, prompt_for
@@ -125,10 +125,7 @@ def build_rollouts(cfg: RolloutConfig, backend: Any = None, console: Any = None)
     done = {r["id"] for r in read_jsonl(out, allow_partial_last_line=True)} if out.exists() else set()
     todo = [p for p in problems if p.id not in done]
     if todo and backend is None:
-        extra = parse_kv(cfg.backend_args)
-        if cfg.trust_remote_code:
-            extra["trust_remote_code"] = True
-        backend = load_backend(cfg.backend, cfg.model, **extra)
+        backend = load_backend_from_args(cfg.backend, cfg.model, cfg.backend_args, cfg.trust_remote_code)
     extract, grade = task_graders(task)
     prefill = (
         backend.modes.prefix(cfg.prompt_mode) if backend is not None and hasattr(backend, "modes") else ""

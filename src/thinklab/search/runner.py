@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from thinklab.backends import SamplingParams, load_backend, parse_kv
+from thinklab.backends import SamplingParams, load_backend_from_args, parse_kv
 from thinklab.backends.forcing import BUDGET_MODES, BudgetConfig
 from thinklab.errors import ThinklabError
 from thinklab.eval import metrics, rundir
@@ -226,10 +226,7 @@ def run_search(
     }
     todo = [k for k in range(len(chunks)) if any(missing[(k, s)] for s in cfg.strategies)]
     if todo and backend is None:
-        extra = parse_kv(cfg.backend_args)
-        if cfg.trust_remote_code:
-            extra["trust_remote_code"] = True
-        backend = load_backend(cfg.backend, cfg.model, **extra)
+        backend = load_backend_from_args(cfg.backend, cfg.model, cfg.backend_args, cfg.trust_remote_code)
     if todo and value_fn is None and any(needs_value(s, cfg.scorer) for s in cfg.strategies):
         from thinklab.search.value_model import ValueFunction
 
