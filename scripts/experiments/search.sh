@@ -14,6 +14,7 @@ cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 TL="${TL:-.venv/bin/python -m thinklab}"
 OUT="${OUT:-runs/search}"
+MODEL="${MODEL:-tiny}"             # the policy (and the value model's backbone)
 SLICE="${SLICE:-arith:L8}"          # hardest level; greedy is < 80% there (step 5, greedy run)
 FRESH="${FRESH:-arith-fresh:L8:7}"  # value-training problems: same level, unseen by policy and benchmarks
 MAX_TOKENS="${MAX_TOKENS:-320}"     # per-trace budget = the README's evaluation budget (L8 traces ~200-270)
@@ -33,20 +34,20 @@ step() { echo "== $* ($(date +%T))" >&2; }
 #    minus every arith benchmark problem (not `arith:train`, the bucket the policy was trained on).
 #    2 roll-ins per problem, cut at 25/50/75% of their tokens, roll-outs sampled from each cut.
 step "1 rollouts (fresh problems)"
-$TL rollouts --task "$FRESH" --limit "$TRAIN_LIMIT" --n-rollins 2 \
+$TL rollouts --model "$MODEL" --task "$FRESH" --limit "$TRAIN_LIMIT" --n-rollins 2 \
   --cuts 0.25,0.5,0.75 --n-rollouts "$TRAIN_ROLLOUTS" --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" \
   --out "$OUT/rollouts/train.jsonl"
 
 # 2. Held-out rollouts on the benchmark problems search is evaluated on (never used in training).
 step "2 rollouts (held-out benchmark problems)"
-$TL rollouts --task "$SLICE" --limit "$TEST_LIMIT" --n-rollins 1 --cuts 0.25,0.5,0.75 \
+$TL rollouts --model "$MODEL" --task "$SLICE" --limit "$TEST_LIMIT" --n-rollins 1 --cuts 0.25,0.5,0.75 \
   --n-rollouts "$TEST_ROLLOUTS" --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" --seed 1 \
   --out "$OUT/rollouts/test.jsonl"
 
 # 3. Train the value head (and backbone) on the tiny model; held-out ROC AUC -> value_auc.json.
 step "3 train value"
 if [[ ! -f "$OUT/value/value_training.json" ]]; then
-  $TL train value --data "$OUT/rollouts/train.jsonl" --eval-data "$OUT/rollouts/test.jsonl" \
+  $TL train value --model "$MODEL" --data "$OUT/rollouts/train.jsonl" --eval-data "$OUT/rollouts/test.jsonl" \
     --epochs "$EPOCHS" --batch-size 16 --learning-rate 3e-4 --dropout 0.0 --out "$OUT/value"
 fi
 $TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/test.jsonl" --out "$OUT/value_auc.json"
@@ -55,7 +56,7 @@ $TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/test.jsonl" --ou
 #    strategies vote over the same samples; writes one run dir per strategy and an overlay plot of
 #    accuracy vs generated tokens per problem (search_*.png).
 step "4 search"
-$TL search --strategy single,majority,weighted,bon,beam,dvts --value-model "$OUT/value" \
+$TL search --model "$MODEL" --strategy single,majority,weighted,bon,beam,dvts --value-model "$OUT/value" \
   --task "$SLICE" --limit "$SEARCH_LIMIT" --budgets "$BUDGETS" --sampling "$SAMPLING" \
   --max-tokens "$MAX_TOKENS" --block-size 64 --beam-width 2 --tree-blocks 2 --out "$OUT/strategies"
 
@@ -63,10 +64,10 @@ $TL search --strategy single,majority,weighted,bon,beam,dvts --value-model "$OUT
 #    s1 budget forcing, greedy, on the same problems: K "Wait" extensions; K=0 is plain greedy
 #    (with an answer forced at the thinking cap).
 step "5 greedy"
-$TL eval --task "$SLICE" --limit "$FORCE_LIMIT" --budgets "$MAX_TOKENS" --out "$OUT/greedy"
+$TL eval --model "$MODEL" --task "$SLICE" --limit "$FORCE_LIMIT" --budgets "$MAX_TOKENS" --out "$OUT/greedy"
 for K in 0 1 3; do
   step "5 budget forcing K=$K"
-  $TL eval --task "$SLICE" --limit "$FORCE_LIMIT" --budgets "$MAX_TOKENS" --budget-mode force-answer \
+  $TL eval --model "$MODEL" --task "$SLICE" --limit "$FORCE_LIMIT" --budgets "$MAX_TOKENS" --budget-mode force-answer \
     --extend "$K" --out "$OUT/forcing"
 done
 

@@ -56,7 +56,10 @@ def test_verbose_is_redundant_and_concise_is_not():
     essential = [s for s in verbose if not arith.redundant_step(s)]
     assert len(essential) == p.level + 1  # one line per step and the conclusion
     assert len(verbose) > len(essential)
-    assert verbose[0].startswith("Okay, let me restate")
+    assert (
+        verbose[0]
+        == "Okay, let me restate the problem: start with 7, then + 5, then * 3, then - 4, then + 9."
+    )
     concise = arith.render_thought(p, "concise").split("\n\n")
     assert concise == ["7 + 5 = 12", "12 * 3 = 36", "36 - 4 = 32", "32 + 9 = 41"]
 
@@ -77,3 +80,24 @@ def test_every_arith_list_loads_and_lists_with_level_1_draw_100_per_level():
     assert len(get_task("arith:L1").problems()) == 100
     assert len(get_task("arith:L2").problems()) == arith.DEFAULT_TEST_SIZE
     assert len({p.metadata["key"] for p in easy}) == 300  # distinct
+
+
+def test_sft_rows_mix_traces_and_direct_answers_under_the_no_think_prefill():
+    from transformers import AutoTokenizer
+
+    from thinklab.tiny.model import CHECKPOINT_DIR
+    from thinklab.tiny.train import build_sft_rows
+
+    tok = AutoTokenizer.from_pretrained(CHECKPOINT_DIR)
+    rows = build_sft_rows(tok, 200, "verbose", (4, 5), seed=0, direct_fraction=0.25, direct_levels=(1, 2))
+    direct = [r for r in rows if r["prompt"].endswith("<think>\n</think>\n\n")]
+    thinking = [r for r in rows if r["prompt"].endswith("<think>\n") and r not in direct]
+    assert len(direct) == 50 and len(thinking) == 150
+    assert all(r["completion"].startswith("\\boxed{") and r["completion"].endswith("}") for r in direct)
+    assert all(r["completion"].startswith("Okay, let me restate") for r in thinking)
+    # direct rows are train problems of the direct levels, answered with the problem's answer
+    problems = {p.text(): p for p in arith.generate(50, "train", 1, (1, 2), distinct=False)}
+    for r in direct:
+        text = r["prompt"].split("<|user|>\n")[1].split("\n")[0]
+        assert r["completion"] == f"\\boxed{{{problems[text].answer}}}"
+    assert min(rows.index(r) for r in direct) < 150  # shuffled in, not appended

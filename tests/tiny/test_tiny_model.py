@@ -56,6 +56,8 @@ def test_smoke_training_run_produces_a_loadable_model(tmp_path):
         warmup_steps=4,
         logging_steps=10,
         learning_rate=3e-3,
+        direct_fraction=0.2,
+        save_steps=20,
         model_overrides={
             "hidden_size": 64,
             "intermediate_size": 128,
@@ -67,12 +69,17 @@ def test_smoke_training_run_produces_a_loadable_model(tmp_path):
     path = train_tiny(cfg)
     meta = json.loads((path / "thinklab.json").read_text())
     losses = meta["train"]["losses"]
-    assert losses[-1] < losses[0] * 0.6
+    assert losses[-1] < losses[0] * 0.7  # (direct-answer rows are short and hard: a noisier loss)
     backend = load_backend("hf", str(path))
     out = backend.generate(
         [prompt_for(backend, "Compute 3 + 4 from left to right.")], SamplingParams(max_tokens=20)
     )
     assert out[0][0].tokens > 0
+    # the intermediate checkpoint is kept, with the marker, so it loads with the tiny prompt modes
+    step20 = path / "checkpoints" / "step-20"
+    assert json.loads((step20 / "thinklab.json").read_text())["checkpoint_step"] == 20
+    assert load_backend("hf", str(step20)).modes.no_think == "<think>\n</think>\n\n"
+    assert not (path / "trainer").exists()
 
 
 def test_thinking_matters_on_the_harder_half():
@@ -96,3 +103,16 @@ def test_thinking_matters_on_the_harder_half():
     think = accuracy("standard", 400)
     assert accuracy("no-think", 16) <= think / 2
     assert accuracy("standard", 80) <= think / 2
+
+
+def test_verbose_traces_are_redundant_for_the_shipped_model():
+    """Gold traces fed back as thinking: with the redundant lines removed (and even without the
+    conclusion line) the model still answers; with no thinking it cannot (the hard levels dominate)."""
+    from thinklab.tiny.analysis import redundancy_check
+
+    rows = {name: (tokens, acc) for name, tokens, acc in redundancy_check("tiny", limit=80)}
+    whole, pruned = rows["verbose (whole)"], rows["verbose, redundant lines removed"]
+    assert whole[1] >= 0.95 and pruned[1] >= 0.9
+    assert pruned[0] < 0.6 * whole[0]  # the removed lines are most of the trace
+    assert rows["step lines only (no conclusion line)"][1] >= 0.5  # 66.8% measured on 400
+    assert rows["none"][1] <= 0.5

@@ -7,6 +7,19 @@ from pathlib import Path
 import typer
 
 
+def _levels(spec: str) -> tuple[int, ...]:
+    """Parse "1,2,3" into (1, 2, 3); a level may repeat (that weights it)."""
+    from thinklab.tasks.arith import MAX_LEVEL
+
+    try:
+        levels = tuple(int(x) for x in spec.split(",") if x.strip())
+    except ValueError:
+        raise typer.BadParameter(f"levels must be comma-separated integers, not {spec!r}") from None
+    if not levels or not all(1 <= lv <= MAX_LEVEL for lv in levels):
+        raise typer.BadParameter(f"levels must be in 1..{MAX_LEVEL}, got {spec!r}")
+    return levels
+
+
 def register(app: typer.Typer) -> None:
     tiny = typer.Typer(help="The embedded tiny reasoning model and its arith task.", no_args_is_help=True)
     app.add_typer(tiny, name="tiny")
@@ -27,9 +40,16 @@ def register(app: typer.Typer) -> None:
         levels: str = typer.Option(
             "1,2,3,4,5,6,7,8", help="Difficulty levels to draw, cycled (repeat a level to weight it)."
         ),
+        direct_fraction: float = typer.Option(
+            0.0, help="Share of rows that answer at once under the no-think prefill (no thinking)."
+        ),
+        direct_levels: str = typer.Option("1,2,3", help="Levels the direct-answer rows are drawn from."),
+        bf16: bool = typer.Option(True, help="bf16 autocast (CPU too, where the CPU supports it)."),
+        save_steps: int | None = typer.Option(None, help="Save a model-only checkpoint every N steps."),
         install: bool = typer.Option(False, help="Also copy the result over the shipped checkpoint."),
     ) -> None:
-        """Train the tiny model from scratch with TRL's SFTTrainer (the shipped one: defaults, ~40 min on 2 cores)."""
+        """Train the tiny model with TRL's SFTTrainer, from scratch or from --init-from (the shipped checkpoint
+        took four runs: scripts/experiments/tiny.sh --train)."""
         from thinklab.tiny.train import TinyTrainConfig, train_tiny
 
         cfg = TinyTrainConfig(
@@ -41,6 +61,13 @@ def register(app: typer.Typer) -> None:
             style=style,
             seed=seed,
             threads=threads,
+            init_from=str(init_from) if init_from else None,
+            warmup_steps=warmup_steps,
+            levels=_levels(levels),
+            direct_fraction=direct_fraction,
+            direct_levels=_levels(direct_levels),
+            bf16=bf16,
+            save_steps=save_steps,
         )
         path = train_tiny(cfg)
         typer.echo(f"saved {path}")

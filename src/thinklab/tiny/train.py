@@ -31,6 +31,8 @@ class TinyTrainConfig:
     examples: int = 80_000
     style: str = "verbose"
     levels: tuple[int, ...] = tuple(range(1, arith.MAX_LEVEL + 1))
+    direct_fraction: float = 0.0  # share of rows that answer directly under the no-think prefill
+    direct_levels: tuple[int, ...] = (1, 2, 3)
     seed: int = 0
     bf16: bool = True
     threads: int | None = None
@@ -43,13 +45,32 @@ class TinyTrainConfig:
     model_overrides: dict = field(default_factory=dict)
 
 
-def build_sft_rows(tokenizer, n: int, style: str, levels: tuple[int, ...], seed: int) -> list[dict]:
-    """Prompt/completion rows from the train split (never the test split, by construction)."""
+def build_sft_rows(
+    tokenizer,
+    n: int,
+    style: str,
+    levels: tuple[int, ...],
+    seed: int,
+    direct_fraction: float = 0.0,
+    direct_levels: tuple[int, ...] = (),
+) -> list[dict]:
+    """Prompt/completion rows from the train split (never the test split, by construction).
+
+    `direct_fraction` of the rows (drawn from `direct_levels`) practise answering at once under the
+    no-think prefill (`<think>\\n</think>\\n\\n` then `\\boxed{N}`): adaptive-thinking methods need a model
+    that can answer easy problems without thinking, which a model trained only on traces cannot (the
+    previous checkpoint: 0.5% with the no-think prompt, 5% even on level 1)."""
     rng = random.Random(seed)
+    n_direct = round(n * direct_fraction) if direct_levels else 0
     rows = []
-    for p in arith.generate(n, "train", seed, levels, distinct=False):
+    for p in arith.generate(n - n_direct, "train", seed, levels, distinct=False):
         prompt = build_prompt(tokenizer, p.text(), "standard", modes=TINY_MODES)
         rows.append({"prompt": prompt, "completion": arith.render_completion(p, style, rng)})
+    if n_direct:
+        for p in arith.generate(n_direct, "train", seed + 1, direct_levels, distinct=False):
+            prompt = build_prompt(tokenizer, p.text(), "no-think", modes=TINY_MODES)
+            rows.append({"prompt": prompt, "completion": f"\\boxed{{{p.answer}}}"})
+        rng.shuffle(rows)
     return rows
 
 
@@ -84,7 +105,17 @@ def train_tiny(cfg: TinyTrainConfig) -> Path:
         )
         model = AutoModelForCausalLM.from_config(config)
     n_params = sum(p.numel() for p in model.parameters())
-    dataset = Dataset.from_list(build_sft_rows(tokenizer, cfg.examples, cfg.style, cfg.levels, cfg.seed))
+    dataset = Dataset.from_list(
+        build_sft_rows(
+            tokenizer,
+            cfg.examples,
+            cfg.style,
+            cfg.levels,
+            cfg.seed,
+            cfg.direct_fraction,
+            cfg.direct_levels,
+        )
+    )
 
     args = SFTConfig(
         output_dir=str(out / "trainer"),
@@ -149,6 +180,7 @@ def train_tiny(cfg: TinyTrainConfig) -> Path:
         "train": {
             **asdict(cfg),
             "levels": list(cfg.levels),
+            "direct_levels": list(cfg.direct_levels),
             "minutes": round(minutes, 1),
             "threads": torch.get_num_threads(),
             "losses": losses,
@@ -156,11 +188,18 @@ def train_tiny(cfg: TinyTrainConfig) -> Path:
     }
     meta["stages"] = [*history, meta["train"]]
     (out / MARKER_FILE).write_text(json.dumps(meta, indent=2))
-    for leftover in ("trainer",):
-        path = out / leftover
-        if path.exists():
-            import shutil
+    import shutil
 
-            shutil.rmtree(path)
+    # Intermediate checkpoints (`save_steps`) move to out/checkpoints/step-N with the marker file, so
+    # they load like the final model (tiny prompt modes); the rest of the trainer dir goes.
+    for ckpt in sorted((out / "trainer").glob("checkpoint-*")):
+        dest = out / "checkpoints" / f"step-{ckpt.name.split('-')[-1]}"
+        dest.parent.mkdir(exist_ok=True)
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.move(str(ckpt), dest)
+        for leftover in ("trainer_state.json", "training_args.bin"):
+            (dest / leftover).unlink(missing_ok=True)
+        (dest / MARKER_FILE).write_text(json.dumps({**meta, "checkpoint_step": int(dest.name[5:])}, indent=2))
+    shutil.rmtree(out / "trainer", ignore_errors=True)
     os.sync()
     return out
