@@ -10,6 +10,7 @@
 #
 # Knobs (environment variables; defaults = the full CPU experiment):
 #   BASE=tiny (the model to start from; a copy of the shipped checkpoint pins the baseline)
+#   ANSWER_STYLE=concise (what a no-think answer holds: concise = a short worked solution, boxed = the bare box)
 #   OUT=runs/autothink  MIX_N=12000  DIRECT_N=4000 (extra direct answers, all levels)  SFT_STEPS=1500  SFT_LR=3e-4  SFT_BATCH=16
 #   STAGE_STEPS="30 40 30" (optimizer steps of stages 1-3)  GRPO_LR= (empty = preset, 5e-5)  GRPO_ARGS= (extra flags)
 #   EVAL_LIMIT=320 (test problems, 40 per level; 800 = the whole test set)  BUDGET=512 (token cap)
@@ -24,6 +25,7 @@ OUT="${OUT:-runs/autothink}"
 BASE="${BASE:-tiny}"
 MIX_N="${MIX_N:-12000}"
 DIRECT_N="${DIRECT_N:-4000}"
+ANSWER_STYLE="${ANSWER_STYLE:-concise}"
 SFT_STEPS="${SFT_STEPS:-1500}"
 SFT_LR="${SFT_LR:-3e-4}"
 SFT_BATCH="${SFT_BATCH:-16}"
@@ -45,7 +47,7 @@ evaluate baseline "$BASE" standard
 
 # 1. Starting policy that can do both.
 [[ -f "$OUT/mix.jsonl" ]] || "$PY" -m thinklab.autothink mix --out "$OUT/mix.jsonl" --n "$MIX_N" --no-think-fraction 0.5 \
-  --direct-n "$DIRECT_N" --direct-levels 1,2,3,4,5,6,7,8
+  --direct-n "$DIRECT_N" --direct-levels 1,2,3,4,5,6,7,8 --answer-style "$ANSWER_STYLE"
 [[ -f "$OUT/start/model.safetensors" ]] || "${WRAP[@]}" "$TL" train sft --data "$OUT/mix.jsonl" --model "$BASE" --out "$OUT/start" \
   --max-steps "$SFT_STEPS" --learning-rate "$SFT_LR" --batch-size "$SFT_BATCH"
 evaluate start "$OUT/start" ellipsis

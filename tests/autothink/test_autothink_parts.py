@@ -151,6 +151,31 @@ def test_direct_answer_practice_sits_under_the_no_think_prefill(tmp_path):
     assert sum(r.response.startswith("<think>\n...\n") for r in rows) == 10
 
 
+def test_concise_no_think_answers_are_short_worked_solutions_graded_as_no_think(tmp_path):
+    from thinklab.grading import detect_thinking, extract_answer
+    from thinklab.tasks import arith
+
+    examples = mixture_examples(200, no_think_fraction=0.5, seed=4, answer_style="concise")
+    no_think = [e for e in examples if e.response.startswith("<think>\n...\n</think>\n\n")]
+    assert 60 < len(no_think) < 140
+    problems = {p.text(): p for p in arith.generate(200, "train", 4, distinct=False)}
+    for e in no_think:
+        p = problems[e.problem]
+        lines = e.response.split("</think>\n\n", 1)[1].split("\n\n")
+        # one "a op b = c" line per operation, then the box: the concise trace, in the answer section
+        assert lines[:-1] == arith.render_thought(p, "concise").split("\n\n")
+        assert lines[-1] == f"\\boxed{{{p.answer}}}"
+        assert extract_answer(e.response) == str(p.answer)
+        assert detect_thinking(e.response) is False  # AutoThink's mode rule: this answer did not think
+    practice = direct_answer_examples(10, levels=(2,), seed=1, answer_style="concise")
+    assert all(
+        e.response.startswith("<think>\n</think>\n\n") and e.response.count(" = ") == 2 for e in practice
+    )
+    assert write_mixture(tmp_path / "m.jsonl", 10, 1.0, answer_style="concise") == 10
+    with pytest.raises(ValueError, match="answer_style"):
+        mixture_examples(5, 1.0, answer_style="verbose")
+
+
 def test_grpo_rows_carry_prompt_answer_and_level():
     tok = AutoTokenizer.from_pretrained(resolve_model_path("tiny"))
     rows = grpo_rows(tok, TINY_MODES, "arith:train", "ellipsis", limit=16)

@@ -29,6 +29,10 @@ def mix_cmd(
     direct_levels: str = typer.Option(
         "1,2,3", help="Comma-separated arith levels of the direct-answer examples."
     ),
+    answer_style: str = typer.Option(
+        "boxed",
+        help="What a no-think answer holds: boxed (the bare answer) | concise (a short worked solution).",
+    ),
 ) -> None:
     """Write the think / no-think SFT mixture under the ellipsis prompt (plus direct-answer practice)."""
     from thinklab.autothink.data import write_mixture
@@ -40,7 +44,11 @@ def mix_cmd(
         raise ThinklabError(f"malformed --direct-levels {direct_levels!r}: expected e.g. 1,2,3") from None
     if not levels or min(levels) < 1 or max(levels) > 8:
         raise ThinklabError(f"--direct-levels must be arith levels 1-8, got {direct_levels!r}")
-    rows = write_mixture(out, n, no_think_fraction, seed, direct_n, levels)
+    from thinklab.autothink.data import ANSWER_STYLES
+
+    if answer_style not in ANSWER_STYLES:
+        raise ThinklabError(f"--answer-style must be one of {', '.join(ANSWER_STYLES)}, not {answer_style!r}")
+    rows = write_mixture(out, n, no_think_fraction, seed, direct_n, levels, answer_style)
     typer.echo(f"wrote {rows} examples to {out}")
 
 

@@ -6,7 +6,7 @@ first: an SFT mixture of arith traces under the ellipsis prefill, with a fractio
 level alike, so the RL has to find the link with difficulty) answered directly:
 
 - think:    ``<think>\\n...\\n`` + verbose thought + ``\\n</think>\\n\\n\\boxed{N}``
-- no-think: ``<think>\\n...\\n</think>\\n\\n\\boxed{N}``
+- no-think: ``<think>\\n...\\n</think>\\n\\n`` + the answer (see `answer_style`)
 
 A 3.5M-parameter model that has only ever thought step by step cannot answer directly yet, and learning
 that from a few hundred mixed examples does not happen (measured: chance-level direct answers after 150
@@ -14,6 +14,15 @@ SFT steps). `direct_answer_examples` adds cheap practice for that skill under th
 prefill (``<think>\\n</think>\\n\\n`` for the tiny model), not under the ellipsis: the skill transfers to
 the ``</think>\\n\\n\\boxed{`` continuation, while the ellipsis branch's think / no-think choice stays
 level-independent — deciding by difficulty is left to the RL stages.
+
+**What a no-think answer contains** (`answer_style`): ``boxed`` is the bare answer; ``concise`` writes a
+short worked solution in the answer section — one line per operation, no restatement, no checks — then
+the box, as an R1 model's answer section does after ``</think>`` (AutoThink's no-think responses are
+short solutions, not bare numbers). Measured on the previous run: with ``boxed`` the tiny model's direct
+answers were right 0-10% of the time even on level 1 (a two-digit sum in one pass is beyond a 4-layer,
+3.5M-parameter model without practice it never had), so the reward made thinking better everywhere.
+With ``concise`` skipping the thought is a real trade, as on real models: cheap and accurate on easy
+problems, and on long chains the solution without the thought's restatement loses track of the operations.
 
 `thinklab.train.sft` trains on the whole assistant response after the chat template, so the model also
 learns to write the ``<think>\\n...\\n`` itself; under the standard prompt (``<think>\\n``) it then tends to
@@ -41,6 +50,7 @@ def mixture_examples(
     levels: tuple[int, ...] = tuple(range(1, arith.MAX_LEVEL + 1)),
     modes: ThinkingModes = TINY_MODES,
     style: str = "verbose",
+    answer_style: str = "boxed",
 ) -> list[Example]:
     """`n` arith training examples in the ellipsis mode; `no_think_fraction` of them answer directly."""
     if not 0.0 <= no_think_fraction <= 1.0:
@@ -50,7 +60,7 @@ def mixture_examples(
     out = []
     for p in problems:
         if rng.random() < no_think_fraction:
-            response = f"{modes.ellipsis}</think>\n\n\\boxed{{{p.answer}}}"
+            response = f"{modes.ellipsis}</think>\n\n{direct_answer(p, answer_style)}"
         else:
             response = modes.ellipsis + arith.render_completion(
                 p, style, random.Random(f"{p.key}-{rng.random()}")
@@ -59,12 +69,30 @@ def mixture_examples(
     return out
 
 
+ANSWER_STYLES = ("boxed", "concise")
+
+
+def direct_answer(p: arith.ArithProblem, answer_style: str = "boxed") -> str:
+    """The answer section of a response that did not think: the bare box, or a short worked solution."""
+    if answer_style == "boxed":
+        return f"\\boxed{{{p.answer}}}"
+    if answer_style == "concise":
+        return f"{arith.render_thought(p, 'concise')}\n\n\\boxed{{{p.answer}}}"
+    raise ValueError(f"answer_style must be one of {', '.join(ANSWER_STYLES)}, not {answer_style!r}")
+
+
 def direct_answer_examples(
-    n: int, levels: tuple[int, ...] = (1, 2, 3), seed: int = 0, modes: ThinkingModes = TINY_MODES
+    n: int,
+    levels: tuple[int, ...] = (1, 2, 3),
+    seed: int = 0,
+    modes: ThinkingModes = TINY_MODES,
+    answer_style: str = "boxed",
 ) -> list[Example]:
     """`n` arith training examples answered at once under the no-think prefill (skill practice)."""
     problems = arith.generate(n, "train", seed + 7919, levels, distinct=False)
-    return [Example(problem=p.text(), response=f"{modes.no_think}\\boxed{{{p.answer}}}") for p in problems]
+    return [
+        Example(problem=p.text(), response=modes.no_think + direct_answer(p, answer_style)) for p in problems
+    ]
 
 
 def write_mixture(
@@ -74,12 +102,12 @@ def write_mixture(
     seed: int = 0,
     direct_n: int = 0,
     direct_levels: tuple[int, ...] = (1, 2, 3),
+    answer_style: str = "boxed",
 ) -> int:
     """Write the mixture (plus `direct_n` direct-answer examples, shuffled in) as messages JSONL, what
     `thinklab train sft --data` reads; returns the row count."""
-    examples = mixture_examples(n, no_think_fraction, seed) + direct_answer_examples(
-        direct_n, direct_levels, seed
-    )
+    examples = mixture_examples(n, no_think_fraction, seed, answer_style=answer_style)
+    examples += direct_answer_examples(direct_n, direct_levels, seed, answer_style=answer_style)
     random.Random(f"autothink-shuffle-{seed}").shuffle(examples)
     return write_examples(path, examples, fmt="messages")
 
