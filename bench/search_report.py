@@ -39,11 +39,21 @@ def value_tables(out: Path) -> list[str]:
             f"loss {t['losses'][0] if t['losses'] else '-'} -> {t['losses'][-1] if t['losses'] else '-'}.",
             "",
         ]
-    auc = out / "value_auc.json"
-    if not auc.is_file():
-        return lines
-    a = json.loads(auc.read_text())
-    lines += [
+    for name, label in (
+        ("value_auc.json", "held-out roll-outs from sampled roll-ins"),
+        ("value_auc_greedy.json", "held-out roll-outs from greedy roll-ins"),
+    ):
+        if (out / name).is_file():
+            lines += [
+                f"Value model on {label} (`{name}`):",
+                "",
+                *_auc_table(json.loads((out / name).read_text())),
+            ]
+    return lines
+
+
+def _auc_table(a: dict) -> list[str]:
+    lines = [
         "| cut (fraction of the roll-in trace) | pairs | P(correct) | ROC AUC | mean V, correct | mean V, wrong |",
         "|---|---|---|---|---|---|",
     ]
@@ -54,11 +64,12 @@ def value_tables(out: Path) -> list[str]:
         )
     lines.append("")
     if a.get("mid_trace_auc") is not None:
-        lines.append(f"**Mid-trace ROC AUC** (cuts {', '.join(a['mid_trace_cuts'])}): {a['mid_trace_auc']:.3f}")
+        lines.append(
+            f"**Mid-trace ROC AUC** (cuts {', '.join(a['mid_trace_cuts'])}): {a['mid_trace_auc']:.3f}"
+        )
     if a.get("by_level"):
         per = ", ".join(
-            f"L{lv} {_f3(m['auc'])} "
-            f"({m['pairs']} pairs, {_pct(m['correct_rate'])}% correct)"
+            f"L{lv} {_f3(m['auc'])} ({m['pairs']} pairs, {_pct(m['correct_rate'])}% correct)"
             for lv, m in a["by_level"].items()
         )
         lines.append(f"AUC within one level (all cuts): {per}. Brier score: {a['brier']:.3f}.")
@@ -116,7 +127,7 @@ def forcing_table(out: Path) -> list[str]:
     if not by_k:
         return []
     lines = [
-        "| \"Wait\" extensions K | accuracy % (± s.e.) | thinking tokens / problem | all tokens / problem "
+        '| "Wait" extensions K | accuracy % (± s.e.) | thinking tokens / problem | all tokens / problem '
         "| truncated % | answered % | seconds |",
         "|---|---|---|---|---|---|---|",
     ]

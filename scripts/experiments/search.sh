@@ -38,19 +38,34 @@ $TL rollouts --model "$MODEL" --task "$FRESH" --limit "$TRAIN_LIMIT" --n-rollins
   --cuts 0.25,0.5,0.75 --n-rollouts "$TRAIN_ROLLOUTS" --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" \
   --out "$OUT/rollouts/train.jsonl"
 
+# 1b. The same fresh problems with the policy's greedy trace as the roll-in (one per problem): greedy
+#     decoding errs systematically on the hard slice while samples rarely do, so these prefixes carry
+#     the wrong partial traces the value model must learn to recognise.
+step "1b rollouts (fresh problems, greedy roll-ins)"
+$TL rollouts --model "$MODEL" --task "$FRESH" --limit "$TRAIN_LIMIT" --n-rollins 1 --rollin-sampling temperature=0 \
+  --cuts 0.25,0.5,0.75 --n-rollouts "$TRAIN_ROLLOUTS" --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" \
+  --out "$OUT/rollouts/train-greedy.jsonl"
+cat "$OUT/rollouts/train.jsonl" "$OUT/rollouts/train-greedy.jsonl" > "$OUT/rollouts/train-all.jsonl"
+
 # 2. Held-out rollouts on the benchmark problems search is evaluated on (never used in training).
 step "2 rollouts (held-out benchmark problems)"
 $TL rollouts --model "$MODEL" --task "$SLICE" --limit "$TEST_LIMIT" --n-rollins 1 --cuts 0.25,0.5,0.75 \
   --n-rollouts "$TEST_ROLLOUTS" --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" --seed 1 \
   --out "$OUT/rollouts/test.jsonl"
 
+step "2b rollouts (held-out benchmark problems, greedy roll-ins)"
+$TL rollouts --model "$MODEL" --task "$SLICE" --limit "$TEST_LIMIT" --n-rollins 1 --rollin-sampling temperature=0 \
+  --cuts 0.25,0.5,0.75 --n-rollouts "$TEST_ROLLOUTS" --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" --seed 1 \
+  --out "$OUT/rollouts/test-greedy.jsonl"
+
 # 3. Train the value head (and backbone) on the tiny model; held-out ROC AUC -> value_auc.json.
 step "3 train value"
 if [[ ! -f "$OUT/value/value_training.json" ]]; then
-  $TL train value --model "$MODEL" --data "$OUT/rollouts/train.jsonl" --eval-data "$OUT/rollouts/test.jsonl" \
+  $TL train value --model "$MODEL" --data "$OUT/rollouts/train-all.jsonl" --eval-data "$OUT/rollouts/test.jsonl" \
     --epochs "$EPOCHS" --batch-size 16 --learning-rate 3e-4 --dropout 0.0 --out "$OUT/value"
 fi
 $TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/test.jsonl" --out "$OUT/value_auc.json"
+$TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/test-greedy.jsonl" --out "$OUT/value_auc_greedy.json"
 
 # 4. All strategies at equal budgets (widths) on the hard slice, in one command so the sampling
 #    strategies vote over the same samples; writes one run dir per strategy and an overlay plot of

@@ -201,3 +201,36 @@ def test_rollouts_train_value_search_end_to_end(tmp_path):
             if strategy == "dvts":
                 assert len(rec["candidates"]) == (4 // 2) * (2 // 2)  # trees x kept beams per tree
     assert "strategies at equal budgets" in r.stdout
+
+
+def test_greedy_rollins_are_the_policys_greedy_trace(tmp_path):
+    from thinklab.backends import SamplingParams, load_backend
+    from thinklab.errors import ThinklabError
+    from thinklab.prompting.modes import prompt_for
+    from thinklab.search.rollouts import RolloutConfig, build_rollouts
+    from thinklab.tasks.registry import get_task
+
+    backend = load_backend("hf", "tiny")
+    cfg = RolloutConfig(
+        task="arith:L4",
+        out=str(tmp_path / "g.jsonl"),
+        limit=3,
+        n_rollins=1,
+        cuts=(0.5,),
+        n_rollouts=2,
+        max_tokens=200,
+        rollin_sampling="temperature=0",
+    )
+    rows = _lines(build_rollouts(cfg, backend=backend))
+    task = get_task("arith:L4")
+    greedy = backend.generate(
+        [prompt_for(backend, task.render(p)) for p in task.problems(None)[:3]], SamplingParams(max_tokens=200)
+    )
+    for row, g in zip(rows, greedy, strict=True):
+        assert g[0].text.startswith(row["roll_in"]) and len(row["roll_in"]) < len(g[0].text)
+        assert len(row["labels"]) == 2
+    # the roll-in setting is part of the file's identity; greedy with several roll-ins is refused
+    with pytest.raises(ThinklabError, match="other settings"):
+        build_rollouts(RolloutConfig(**{**cfg.__dict__, "rollin_sampling": ""}), backend=backend)
+    with pytest.raises(ThinklabError, match="--n-rollins 1"):
+        build_rollouts(RolloutConfig(**{**cfg.__dict__, "n_rollins": 2, "out": str(tmp_path / "h.jsonl")}))

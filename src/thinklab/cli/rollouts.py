@@ -46,6 +46,9 @@ def register(app: typer.Typer) -> None:
         sampling: str = typer.Option(
             "temperature=0.8,top_p=0.95", help="k=v list for the policy's sampling."
         ),
+        rollin_sampling: str = typer.Option(
+            "", help="k=v sampling for the roll-ins only, e.g. temperature=0 (greedy; --n-rollins 1)."
+        ),
         prompt_mode: str = typer.Option("standard", help="standard | no-think | ellipsis."),
         system_prompt: str | None = typer.Option(None, help="Optional system prompt."),
         backend: str = typer.Option("hf", help="hf | vllm | openai."),
@@ -72,6 +75,7 @@ def register(app: typer.Typer) -> None:
             n_rollouts=n_rollouts,
             max_tokens=max_tokens,
             sampling=sampling,
+            rollin_sampling=rollin_sampling,
             prompt_mode=prompt_mode,
             system_prompt=system_prompt,
             backend=backend,

@@ -46,6 +46,10 @@ class RolloutConfig:
     n_rollouts: int = 4
     max_tokens: int = 512
     sampling: str = "temperature=0.8,top_p=0.95"
+    # Roll-ins may be drawn with other settings than roll-outs, e.g. `temperature=0` (the policy's greedy
+    # trace, one per problem): where greedy decoding errs systematically but samples rarely do, greedy
+    # roll-ins give the value model the wrong prefixes that sampled ones almost never contain.
+    rollin_sampling: str = ""  # empty: the same as `sampling`
     prompt_mode: str = "standard"
     system_prompt: str | None = None
     backend: str = "hf"
@@ -62,6 +66,8 @@ class RolloutConfig:
         from thinklab.eval.rundir import model_fingerprint
 
         skip = {"limit", "out", "overwrite", "chunk_size"}
+        if not self.rollin_sampling:
+            skip.add("rollin_sampling")  # files made before the option existed still resume
         ident = {k: v for k, v in asdict(self).items() if k not in skip}
         ident["model_fingerprint"] = model_fingerprint(self.model)
         return ident
@@ -109,6 +115,9 @@ def build_rollouts(cfg: RolloutConfig, backend: Any = None, console: Any = None)
     params = SamplingParams.parse(cfg.sampling)
     if params.temperature == 0:
         raise ThinklabError("rollouts need sampling (temperature > 0) so that roll-outs differ")
+    rollin_params = SamplingParams.parse(cfg.rollin_sampling) if cfg.rollin_sampling else params
+    if rollin_params.temperature == 0 and cfg.n_rollins > 1:
+        raise ThinklabError("greedy roll-ins are all the same trace: use --n-rollins 1 with them")
 
     out = Path(cfg.out)
     meta_path = out.with_name(out.name + ".config.json")
@@ -147,17 +156,23 @@ def build_rollouts(cfg: RolloutConfig, backend: Any = None, console: Any = None)
         for p in todo:
             chunks[index[p.id] // cfg.chunk_size].append(p)
         for chunk_index, chunk in sorted(chunks.items()):
-            rows = _chunk_rows(backend, task, chunk, cfg, params, extract, grade, prefill, chunk_index)
+            rows = _chunk_rows(
+                backend, task, chunk, cfg, rollin_params, params, extract, grade, prefill, chunk_index
+            )
             append_jsonl(out, rows)
             progress.advance(bar, len(chunk))
     return out
 
 
-def _chunk_rows(backend, task, chunk, cfg, params, extract, grade, prefill, chunk_index) -> list[dict]:
+def _chunk_rows(
+    backend, task, chunk, cfg, rollin_params, params, extract, grade, prefill, chunk_index
+) -> list[dict]:
     prompts = [prompt_for(backend, task.render(p), cfg.prompt_mode, cfg.system_prompt) for p in chunk]
     rollins = backend.generate(
         prompts,
-        params.with_(n=cfg.n_rollins, max_tokens=cfg.max_tokens, seed=_seed(cfg.seed, chunk_index, "in")),
+        rollin_params.with_(
+            n=cfg.n_rollins, max_tokens=cfg.max_tokens, seed=_seed(cfg.seed, chunk_index, "in")
+        ),
     )
     # (problem k, roll-in j, cut fraction, roll-in text, roll-in tokens, source tokens, source correct)
     cuts = []
