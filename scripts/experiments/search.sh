@@ -20,12 +20,13 @@ FRESH="${FRESH:-arith-fresh:L8:7}"  # value-training problems: same level, unsee
 MAX_TOKENS="${MAX_TOKENS:-320}"     # per-trace budget = the README's evaluation budget (L8 traces ~200-270)
 SAMPLING="${SAMPLING:-temperature=0.8,top_p=0.95}"
 
+# The small scale's problem counts can be overridden: TRAIN_LIMIT, TEST_LIMIT, SEARCH_LIMIT, FORCE_LIMIT.
 if [[ "${SCALE:-small}" == full ]]; then
   TRAIN_LIMIT=300; TRAIN_ROLLOUTS=4; TEST_LIMIT=200; TEST_ROLLOUTS=4
   EPOCHS=3; SEARCH_LIMIT=200; BUDGETS=2,4,8,16; FORCE_LIMIT=200
 else
-  TRAIN_LIMIT=48; TRAIN_ROLLOUTS=2; TEST_LIMIT=40; TEST_ROLLOUTS=2
-  EPOCHS=3; SEARCH_LIMIT=40; BUDGETS=2,4,8; FORCE_LIMIT=40
+  TRAIN_LIMIT=${TRAIN_LIMIT:-48}; TRAIN_ROLLOUTS=2; TEST_LIMIT=${TEST_LIMIT:-40}; TEST_ROLLOUTS=2
+  EPOCHS=3; SEARCH_LIMIT=${SEARCH_LIMIT:-40}; BUDGETS=2,4,8; FORCE_LIMIT=${FORCE_LIMIT:-40}
 fi
 step() { echo "== $* ($(date +%T))" >&2; }
 

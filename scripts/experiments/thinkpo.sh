@@ -30,11 +30,11 @@ EVAL_LIMIT=${EVAL_LIMIT:-240}        # held-out problems per eval task (levels c
                                      # 80 per level on arith:hard; 800 = the full test sets)
 BUDGET=${BUDGET:-768}                # token cap for every response (verbose level-8 traces fit easily)
 DPO_BETA=${DPO_BETA:-0.1}
-DPO_LR=${DPO_LR:-1e-5}               # 5e-5 x 3 epochs of plain DPO saturated in one epoch and collapsed it
+DPO_LR=${DPO_LR:-1e-4}               # with the NLL term; 1e-5 left the concise mode greedy (docs/thinkpo.md)
 DPO_EPOCHS=${DPO_EPOCHS:-2}
 DPO_BATCH=${DPO_BATCH:-8}
 DPO_SFT_WEIGHT=${DPO_SFT_WEIGHT:-1.0} # RPO: + 1.0 x mean NLL of the chosen (long) responses
-DPO_DIR=${DPO_DIR:-$OUT/dpo-rpo}
+DPO_DIR=${DPO_DIR:-$OUT/dpo-rpo-lr$DPO_LR}
 VAL_LIMIT=${VAL_LIMIT:-240}          # validation: arith:train problems PAIR_LIMIT.. (unused by the pairs)
 AFTER="after-$(basename "$DPO_DIR")"
 mkdir -p "$OUT"
