@@ -101,3 +101,26 @@ def test_sft_rows_mix_traces_and_direct_answers_under_the_no_think_prefill():
         text = r["prompt"].split("<|user|>\n")[1].split("\n")[0]
         assert r["completion"] == f"\\boxed{{{problems[text].answer}}}"
     assert min(rows.index(r) for r in direct) < 150  # shuffled in, not appended
+
+
+def test_verbose_rules_places_redundant_lines_by_visible_rules():
+    p = arith.ArithProblem(36, (("sub", 1), ("add", 6), ("mul", 2), ("sub", 3)), "expr")
+    lines = arith.render_thought(p, "verbose-rules").split("\n\n")
+    assert lines == [
+        "Okay, let me restate the problem: start with 36, then - 1, then + 6, then * 2, then - 3.",
+        "Step 1: 36 - 1 = 35.",  # tens digit unchanged: no line
+        "Step 2: 35 + 6 = 41.",
+        "Wait, let me recompute 35 + 6. It is 41. Correct.",  # 3x -> 4x
+        "Step 3: 41 * 2 = 82.",
+        "Let me double check: 41 * 2 = 82. Yes.",  # every multiplication
+        "So far the values are 35, 41, 82.",  # every third step
+        "Step 4: 82 - 3 = 79.",
+        "Wait, let me recompute 82 - 3. It is 79. Correct.",
+        "So the answer is 79.",
+    ]
+    # deterministic: the rng does not matter, and the computation lines are the verbose style's
+    assert arith.render_thought(p, "verbose-rules", random.Random(5)) == "\n\n".join(lines)
+    essential = [s for s in lines if not arith.redundant_step(s)]
+    assert essential == [
+        s for s in arith.render_thought(p, "verbose").split("\n\n") if not arith.redundant_step(s)
+    ]

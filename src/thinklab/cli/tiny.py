@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         steps: int = typer.Option(3600, help="Optimizer steps."),
         batch_size: int = typer.Option(16, help="Sequences per step."),
         learning_rate: float = typer.Option(1e-3, help="Peak learning rate (cosine schedule)."),
-        style: str = typer.Option("verbose", help="Trace style to train on: verbose | concise."),
+        style: str = typer.Option("verbose", help="Trace style to train on: verbose | verbose-rules | concise."),
         seed: int = typer.Option(0, help="Seed for data, tokenizer and init."),
         threads: int | None = typer.Option(None, help="torch threads (default: all cores)."),
         init_from: Path | None = typer.Option(

@@ -176,7 +176,7 @@ def render_thought(p: ArithProblem, style: str, rng: random.Random | None = None
             lines.append(f"{v} {_SYMBOL[op]} {b} = {new}")
             v = new
         return "\n\n".join(lines)
-    if style != "verbose":
+    if style not in ("verbose", "verbose-rules"):
         raise ValueError(f"unknown trace style {style!r}")
     rng = rng or random.Random(p.key)
     chain = ", then ".join(f"{_SYMBOL[op]} {b}" for op, b in p.ops)
@@ -185,10 +185,10 @@ def render_thought(p: ArithProblem, style: str, rng: random.Random | None = None
     for i, (op, b) in enumerate(p.ops, start=1):
         new = apply_op(v, op, b)
         lines.append(f"Step {i}: {v} {_SYMBOL[op]} {b} = {new}.")
-        r = rng.random()
-        if r < 0.35:
+        extra = _extra_line(style, rng, op, v, new)
+        if extra == "check":
             lines.append(f"Let me double check: {v} {_SYMBOL[op]} {b} = {new}. Yes.")
-        elif r < 0.55:
+        elif extra == "recompute":
             lines.append(f"Wait, let me recompute {v} {_SYMBOL[op]} {b}. It is {new}. Correct.")
         history.append(new)
         if i % 3 == 0 and i < p.level:
@@ -196,6 +196,19 @@ def render_thought(p: ArithProblem, style: str, rng: random.Random | None = None
         v = new
     lines.append(f"So the answer is {v}.")
     return "\n\n".join(lines)
+
+
+def _extra_line(style: str, rng: random.Random, op: str, v: int, new: int) -> str | None:
+    """Which redundant line follows a step. `verbose`: by chance (35% a double check, 20% a recompute).
+    `verbose-rules`: by rules the model can see — a double check after every multiplication, a recompute
+    after an addition or subtraction that changes the tens digit. With chance placement the most likely
+    line after a step is always another step, so greedy decoding writes traces with no checks at all, a
+    shape the model almost never saw in training (README, model card); by rule, greedy decoding can
+    follow the training shape."""
+    if style == "verbose-rules":
+        return "check" if op == "mul" else "recompute" if v // 10 != new // 10 else None
+    r = rng.random()
+    return "check" if r < 0.35 else "recompute" if r < 0.55 else None
 
 
 def render_completion(p: ArithProblem, style: str, rng: random.Random | None = None) -> str:
