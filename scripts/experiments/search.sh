@@ -4,7 +4,8 @@
 # (run dirs and rollout files carry the model's content fingerprint, so a retrained checkpoint starts
 # fresh instead of resuming stale results).
 #
-# Defaults = exactly what docs/search.md reports (9.8 minutes measured on 2 shared CPU cores). Bigger:
+# Defaults = exactly what docs/search.md reports for session 3 (about 21 minutes on 2 idle CPU cores;
+# its T 0.8 run: SAMPLING=temperature=0.8,top_p=0.95 SEARCH_LIMIT=40 FORCE_LIMIT=40). Bigger:
 #   SCALE=full scripts/experiments/search.sh      (hours on 2 CPU cores, minutes on one GPU with
 #                                                  BACKEND_ARGS=device=cuda; --backend vllm for real models)
 # On a shared machine, take the CPU lock per command:
@@ -18,7 +19,7 @@ MODEL="${MODEL:-tiny}"             # the policy (and the value model's backbone)
 SLICE="${SLICE:-arith:L8}"          # hardest level; greedy is < 80% there (step 5, greedy run)
 FRESH="${FRESH:-arith-fresh:L8:7}"  # value-training problems: same level, unseen by policy and benchmarks
 MAX_TOKENS="${MAX_TOKENS:-320}"     # per-trace budget = the README's evaluation budget (L8 traces ~200-270)
-SAMPLING="${SAMPLING:-temperature=0.8,top_p=0.95}"
+SAMPLING="${SAMPLING:-temperature=0.6,top_p=0.95}"  # VGS's sampling (methods.md §3)
 
 # The small scale's problem counts can be overridden: TRAIN_LIMIT, TEST_LIMIT, SEARCH_LIMIT, FORCE_LIMIT.
 if [[ "${SCALE:-small}" == full ]]; then
@@ -26,7 +27,7 @@ if [[ "${SCALE:-small}" == full ]]; then
   EPOCHS=3; SEARCH_LIMIT=200; BUDGETS=2,4,8,16; FORCE_LIMIT=200
 else
   TRAIN_LIMIT=${TRAIN_LIMIT:-48}; TRAIN_ROLLOUTS=2; TEST_LIMIT=${TEST_LIMIT:-40}; TEST_ROLLOUTS=2
-  EPOCHS=3; SEARCH_LIMIT=${SEARCH_LIMIT:-40}; BUDGETS=2,4,8; FORCE_LIMIT=${FORCE_LIMIT:-40}
+  EPOCHS=3; SEARCH_LIMIT=${SEARCH_LIMIT:-80}; BUDGETS=2,4,8; FORCE_LIMIT=${FORCE_LIMIT:-80}
 fi
 step() { echo "== $* ($(date +%T))" >&2; }
 
