@@ -72,3 +72,23 @@ def test_broken_jsonl_line_and_nothing_lost(tmp_path):
     res = thinklab("eval", "--task", f"jsonl:{data}", "--budgets", "32", "--out", str(tmp_path / "runs"))
     assert_one_line_error(res, ":2")
     assert samples.read_text() == before
+
+
+def test_integer_list_options_share_one_parser():
+    import pytest
+
+    from thinklab.cli.options import int_list
+    from thinklab.errors import ThinklabError
+
+    assert int_list("64, 128,256", "--budgets", "64,128") == (64, 128, 256)
+    assert int_list("", "--levels", "6,7,8", allow_empty=True) == ()
+    for spec, kw, needle in [
+        ("1,x", {}, "expected comma-separated integers like 1,2"),
+        ("", {}, "give at least one value"),
+        ("0,4", {"minimum": 1}, "values must be >= 1"),
+        ("1,9", {"minimum": 1, "maximum": 8}, "values must be 1..8"),
+    ]:
+        with pytest.raises(ThinklabError, match=needle):
+            int_list(spec, "--levels", "1,2", **kw)
+    # a command using it: an out-of-range level is one line, before any training starts
+    assert_one_line_error(thinklab("tiny", "train", "--levels", "1,9"), "malformed --levels '1,9'")

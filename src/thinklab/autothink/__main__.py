@@ -35,17 +35,12 @@ def mix_cmd(
     ),
 ) -> None:
     """Write the think / no-think SFT mixture under the ellipsis prompt (plus direct-answer practice)."""
-    from thinklab.autothink.data import write_mixture
+    from thinklab.autothink.data import ANSWER_STYLES, write_mixture
+    from thinklab.cli.options import int_list
     from thinklab.errors import ThinklabError
+    from thinklab.tasks.arith import MAX_LEVEL
 
-    try:
-        levels = tuple(int(x) for x in direct_levels.split(",") if x.strip())
-    except ValueError:
-        raise ThinklabError(f"malformed --direct-levels {direct_levels!r}: expected e.g. 1,2,3") from None
-    if not levels or min(levels) < 1 or max(levels) > 8:
-        raise ThinklabError(f"--direct-levels must be arith levels 1-8, got {direct_levels!r}")
-    from thinklab.autothink.data import ANSWER_STYLES
-
+    levels = int_list(direct_levels, "--direct-levels", "1,2,3", minimum=1, maximum=MAX_LEVEL)
     if answer_style not in ANSWER_STYLES:
         raise ThinklabError(f"--answer-style must be one of {', '.join(ANSWER_STYLES)}, not {answer_style!r}")
     rows = write_mixture(out, n, no_think_fraction, seed, direct_n, levels, answer_style)

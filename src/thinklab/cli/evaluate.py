@@ -7,19 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from thinklab.errors import ThinklabError
-
-
-def _budgets(spec: str) -> tuple[int, ...]:
-    try:
-        budgets = tuple(int(x) for x in spec.split(",") if x.strip())
-    except ValueError:
-        raise ThinklabError(
-            f"malformed --budgets {spec!r}: expected comma-separated token counts like 64,128,256"
-        ) from None
-    if not budgets or min(budgets) < 1:
-        raise ThinklabError(f"malformed --budgets {spec!r}: budgets must be positive")
-    return budgets
+from thinklab.cli.options import int_list
 
 
 def register(app: typer.Typer) -> None:
@@ -59,7 +47,7 @@ def register(app: typer.Typer) -> None:
         cfg = EvalConfig(
             model=model,
             task=task,
-            budgets=_budgets(budgets),
+            budgets=int_list(budgets, "--budgets", "64,128,256", minimum=1),
             n=n,
             sampling=sampling,
             prompt_mode=prompt_mode,

@@ -7,16 +7,8 @@ from pathlib import Path
 
 import typer
 
+from thinklab.cli.options import int_list
 from thinklab.errors import ThinklabError
-
-
-def _levels(spec: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(x) for x in spec.split(",") if x.strip())
-    except ValueError:
-        raise ThinklabError(
-            f"malformed --levels {spec!r}: expected comma-separated integers like 6,7,8"
-        ) from None
 
 
 def _fractions(spec: str) -> tuple[float, ...]:
@@ -68,7 +60,7 @@ def register(app: typer.Typer) -> None:
             task=task,
             out=str(out),
             split=split,
-            levels=_levels(levels),
+            levels=int_list(levels, "--levels", "6,7,8", allow_empty=True),
             limit=limit,
             n_rollins=n_rollins,
             cuts=_fractions(cuts),

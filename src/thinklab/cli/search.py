@@ -8,19 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from thinklab.errors import ThinklabError
-
-
-def _ints(spec: str, name: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(x) for x in spec.split(",") if x.strip())
-    except ValueError:
-        raise ThinklabError(
-            f"malformed {name} {spec!r}: expected comma-separated integers like 1,2,4,8"
-        ) from None
-    if not values or min(values) < 1:
-        raise ThinklabError(f"malformed {name} {spec!r}: values must be positive")
-    return values
+from thinklab.cli.options import int_list
 
 
 def register(app: typer.Typer) -> None:
@@ -81,7 +69,7 @@ def register(app: typer.Typer) -> None:
             model=model,
             task=task,
             strategies=tuple(s.strip() for s in strategy.split(",") if s.strip()),
-            budgets=_ints(budgets, "--budgets"),
+            budgets=int_list(budgets, "--budgets", "1,2,4,8", minimum=1),
             value_model=str(value_model) if value_model else None,
             scorer=scorer,
             sampling=sampling,

@@ -7,19 +7,6 @@ from pathlib import Path
 import typer
 
 
-def _levels(spec: str) -> tuple[int, ...]:
-    """Parse "1,2,3" into (1, 2, 3); a level may repeat (that weights it)."""
-    from thinklab.tasks.arith import MAX_LEVEL
-
-    try:
-        levels = tuple(int(x) for x in spec.split(",") if x.strip())
-    except ValueError:
-        raise typer.BadParameter(f"levels must be comma-separated integers, not {spec!r}") from None
-    if not levels or not all(1 <= lv <= MAX_LEVEL for lv in levels):
-        raise typer.BadParameter(f"levels must be in 1..{MAX_LEVEL}, got {spec!r}")
-    return levels
-
-
 def register(app: typer.Typer) -> None:
     tiny = typer.Typer(help="The embedded tiny reasoning model and its arith task.", no_args_is_help=True)
     app.add_typer(tiny, name="tiny")
@@ -30,7 +17,9 @@ def register(app: typer.Typer) -> None:
         steps: int = typer.Option(3600, help="Optimizer steps."),
         batch_size: int = typer.Option(16, help="Sequences per step."),
         learning_rate: float = typer.Option(1e-3, help="Peak learning rate (cosine schedule)."),
-        style: str = typer.Option("verbose", help="Trace style to train on: verbose | verbose-rules | concise."),
+        style: str = typer.Option(
+            "verbose", help="Trace style to train on: verbose | verbose-rules | concise."
+        ),
         seed: int = typer.Option(0, help="Seed for data, tokenizer and init."),
         threads: int | None = typer.Option(None, help="torch threads (default: all cores)."),
         init_from: Path | None = typer.Option(
@@ -50,6 +39,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train the tiny model with TRL's SFTTrainer, from scratch or from --init-from (the shipped checkpoint
         took four runs: scripts/experiments/tiny.sh --train)."""
+        from thinklab.cli.options import int_list
+        from thinklab.tasks.arith import MAX_LEVEL
         from thinklab.tiny.train import TinyTrainConfig, train_tiny
 
         cfg = TinyTrainConfig(
@@ -63,9 +54,9 @@ def register(app: typer.Typer) -> None:
             threads=threads,
             init_from=str(init_from) if init_from else None,
             warmup_steps=warmup_steps,
-            levels=_levels(levels),
+            levels=int_list(levels, "--levels", "1,2,3", minimum=1, maximum=MAX_LEVEL),
             direct_fraction=direct_fraction,
-            direct_levels=_levels(direct_levels),
+            direct_levels=int_list(direct_levels, "--direct-levels", "1,2,3", minimum=1, maximum=MAX_LEVEL),
             bf16=bf16,
             save_steps=save_steps,
         )
