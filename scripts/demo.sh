@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
-.venv/bin/thinklab eval --model tiny --task arith --budgets 64,128,320 --out runs "$@"
+.venv/bin/thinklab eval --model tiny --task arith --budgets 80,160,320 --out runs "$@"

@@ -4,7 +4,7 @@
 # (run dirs and rollout files carry the model's content fingerprint, so a retrained checkpoint starts
 # fresh instead of resuming stale results).
 #
-# Defaults = exactly what docs/search.md reports for session 3 (about 21 minutes on 2 idle CPU cores;
+# Defaults = exactly what docs/search.md reports for session 4 (the v2 checkpoint; session 3 used MAX_TOKENS=320;
 # its T 0.8 run: SAMPLING=temperature=0.8,top_p=0.95 SEARCH_LIMIT=40 FORCE_LIMIT=40). Bigger:
 #   SCALE=full scripts/experiments/search.sh      (hours on 2 CPU cores, minutes on one GPU with
 #                                                  BACKEND_ARGS=device=cuda; --backend vllm for real models)
@@ -16,9 +16,9 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 TL="${TL:-.venv/bin/python -m thinklab}"
 OUT="${OUT:-runs/search}"
 MODEL="${MODEL:-tiny}"             # the policy (and the value model's backbone)
-SLICE="${SLICE:-arith:L8}"          # hardest level; greedy is < 80% there (step 5, greedy run)
+SLICE="${SLICE:-arith:L8}"          # hardest trained level (v2 greedy: 82% on 100; levels 9-10 are ~1%, no search room)
 FRESH="${FRESH:-arith-fresh:L8:7}"  # value-training problems: same level, unseen by policy and benchmarks
-MAX_TOKENS="${MAX_TOKENS:-320}"     # per-trace budget = the README's evaluation budget (L8 traces ~200-270)
+MAX_TOKENS="${MAX_TOKENS:-384}"     # per-trace budget: level-8 greedy traces are 250-320 tokens (5% pass 320)
 SAMPLING="${SAMPLING:-temperature=0.6,top_p=0.95}"  # VGS's sampling (methods.md §3)
 
 # The small scale's problem counts can be overridden: TRAIN_LIMIT, TEST_LIMIT, SEARCH_LIMIT, FORCE_LIMIT.

@@ -52,7 +52,9 @@ def test_stop_strings_and_finish_reasons(backend, prompts):
 
 
 def test_n_samples_and_seeds(backend, prompts):
-    params = SamplingParams(temperature=1.0, top_p=1.0, max_tokens=40, n=4, seed=7)
+    # T 2: at T 1 the shipped model's 40-token prefixes are near-deterministic (a restatement copied
+    # from the problem), so only a hot temperature shows that the n samples of a prompt differ.
+    params = SamplingParams(temperature=2.0, top_p=1.0, max_tokens=40, n=4, seed=7)
     a = backend.generate(prompts[:3], params)
     b = backend.generate(prompts[:3], params)
     assert [[c.text for c in row] for row in a] == [[c.text for c in row] for row in b]

@@ -277,7 +277,7 @@ def test_numbers_written_the_short_way_are_numbers():
 def test_verbose_star_style_is_the_models_own_thought_with_a_final_line():
     p = arith.generate(1, "train", 2, levels=(6,))[0]
     text = render_star_response(p, "verbose")
-    assert text == f"<think>\n{arith.render_thought(p, 'verbose')}\n</think>\n\nFinal: {p.answer}"
+    assert text == f"<think>\n{arith.render_thought(p, arith.SHIPPED_STYLE)}\n</think>\n\nFinal: {p.answer}"
     v = verify(text, str(p.answer), max_steps=30, check_equations=True)
     assert v.ok and v.steps > p.level + 1  # checks and summaries are extra reasoning lines
     with pytest.raises(ValueError):

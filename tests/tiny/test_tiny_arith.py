@@ -71,6 +71,18 @@ def test_task_registry_variants():
     assert {p.metadata["level"] for p in get_task("arith:L2").problems(limit=10)} == {2}
     with pytest.raises(TaskError, match="unknown arith variant"):
         get_task("arith:bogus")
+    with pytest.raises(TaskError, match="unknown arith variant"):
+        get_task("arith:L11")
+
+
+def test_beyond_levels_are_held_out_longer_chains():
+    """arith:beyond (levels 9-10) extrapolates past training: held-out bucket, 10-op problems valid."""
+    beyond = get_task("arith:beyond").problems()
+    assert len(beyond) == arith.DEFAULT_TEST_SIZE
+    assert {p.metadata["level"] for p in beyond} == set(arith.BEYOND_LEVELS)
+    assert all(p.id.startswith("arith-test-") for p in beyond)
+    assert {p.metadata["level"] for p in get_task("arith:L10").problems(limit=5)} == {10}
+    assert max(arith.BEYOND_LEVELS) > arith.MAX_LEVEL
 
 
 def test_every_arith_list_loads_and_lists_with_level_1_draw_100_per_level():

@@ -106,13 +106,28 @@ def test_thinking_matters_on_the_harder_half():
 
 
 def test_verbose_traces_are_redundant_for_the_shipped_model():
-    """Gold traces fed back as thinking: with the redundant lines removed (and even without the
-    conclusion line) the model still answers; with no thinking it cannot (the hard levels dominate)."""
+    """Gold traces fed back as thinking: with the redundant lines removed the model still answers; with
+    no thinking it cannot. (Without the conclusion line the shipped model mostly fails, 1.5% on 400:
+    it copies the answer from "So the answer is N."; the row is reported, not asserted.)"""
     from thinklab.tiny.analysis import redundancy_check
+    from thinklab.tiny.model import trained_style
 
     rows = {name: (tokens, acc) for name, tokens, acc in redundancy_check("tiny", limit=80)}
-    whole, pruned = rows["verbose (whole)"], rows["verbose, redundant lines removed"]
+    whole, pruned = rows[f"whole trace ({trained_style('tiny')})"], rows["redundant lines removed"]
     assert whole[1] >= 0.95 and pruned[1] >= 0.9
     assert pruned[0] < 0.6 * whole[0]  # the removed lines are most of the trace
-    assert rows["step lines only (no conclusion line)"][1] >= 0.5  # 66.8% measured on 400
     assert rows["none"][1] <= 0.5
+
+
+def test_trained_style_reads_the_last_sft_stage(tmp_path):
+    """Redundancy analyses feed back traces in the model's own style: the last stage that names one wins,
+    later stages without a style (e.g. a DPO record) are skipped, and unmarked dirs fall back to verbose."""
+    import json
+
+    from thinklab.tiny.model import trained_style
+
+    (tmp_path / "thinklab.json").write_text(
+        json.dumps({"stages": [{"style": "verbose"}, {"style": "verbose-rules"}, {"method": "dpo"}]})
+    )
+    assert trained_style(str(tmp_path)) == "verbose-rules"
+    assert trained_style(str(tmp_path / "elsewhere")) == "verbose"

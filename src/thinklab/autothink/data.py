@@ -49,7 +49,7 @@ def mixture_examples(
     seed: int = 0,
     levels: tuple[int, ...] = tuple(range(1, arith.MAX_LEVEL + 1)),
     modes: ThinkingModes = TINY_MODES,
-    style: str = "verbose",
+    style: str = arith.SHIPPED_STYLE,
     answer_style: str = "boxed",
 ) -> list[Example]:
     """`n` arith training examples in the ellipsis mode; `no_think_fraction` of them answer directly."""

@@ -14,11 +14,11 @@ def register(app: typer.Typer) -> None:
     @tiny.command("train")
     def train_cmd(
         out: Path = typer.Option(Path("runs/tiny"), help="Output model directory."),
-        steps: int = typer.Option(3600, help="Optimizer steps."),
+        steps: int = typer.Option(2400, help="Optimizer steps."),
         batch_size: int = typer.Option(16, help="Sequences per step."),
         learning_rate: float = typer.Option(1e-3, help="Peak learning rate (cosine schedule)."),
         style: str = typer.Option(
-            "verbose", help="Trace style to train on: verbose | verbose-rules | concise."
+            "verbose-rules", help="Trace style to train on: verbose-rules | verbose | concise."
         ),
         seed: int = typer.Option(0, help="Seed for data, tokenizer and init."),
         threads: int | None = typer.Option(None, help="torch threads (default: all cores)."),
@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         ),
         warmup_steps: int = typer.Option(100, help="Linear warm-up steps."),
         levels: str = typer.Option(
-            "1,2,3,4,5,6,7,8", help="Difficulty levels to draw, cycled (repeat a level to weight it)."
+            "1,2,3,4,5,6,7,8,6,7,8", help="Difficulty levels to draw, cycled (repeat a level to weight it)."
         ),
         direct_fraction: float = typer.Option(
             0.0, help="Share of rows that answer at once under the no-think prefill (no thinking)."
@@ -37,8 +37,8 @@ def register(app: typer.Typer) -> None:
         save_steps: int | None = typer.Option(None, help="Save a model-only checkpoint every N steps."),
         install: bool = typer.Option(False, help="Also copy the result over the shipped checkpoint."),
     ) -> None:
-        """Train the tiny model with TRL's SFTTrainer, from scratch or from --init-from (the shipped checkpoint
-        took four runs: scripts/experiments/tiny.sh --train)."""
+        """Train the tiny model with TRL's SFTTrainer, from scratch or from --init-from. The defaults are the
+        shipped checkpoint's first stage; it then had 1000 steps at lr 3e-4 (scripts/experiments/tiny.sh --train)."""
         from thinklab.cli.options import int_list
         from thinklab.tasks.arith import MAX_LEVEL
         from thinklab.tiny.train import TinyTrainConfig, train_tiny
@@ -72,7 +72,8 @@ def register(app: typer.Typer) -> None:
         model: str = typer.Option("tiny", help="Model to feed the traces back to."),
         limit: int = typer.Option(400, help="Test problems to use."),
     ) -> None:
-        """Feed gold verbose traces back as thinking, whole and with redundant lines removed; report accuracy."""
+        """Feed gold traces (in the model's training style) back as thinking, whole and with redundant lines
+        removed; report answer accuracy."""
         from rich.console import Console
         from rich.table import Table
 

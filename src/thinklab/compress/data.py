@@ -84,7 +84,9 @@ def done_keys(path: str | os.PathLike[str]) -> set[str]:
     return {str(r["id"]) for r in read_jsonl(path, allow_partial_last_line=True) if "id" in r}
 
 
-def write_arith_traces(path: str | os.PathLike[str], n: int, seed: int = 0, style: str = "verbose") -> int:
+def write_arith_traces(
+    path: str | os.PathLike[str], n: int, seed: int = 0, style: str = "verbose-rules"
+) -> int:
     """`n` arith *train*-split traces in the tiny model's format: `{id, problem, response, answer, level}`
     with `response = "<think>\\n" + render_completion(p, style)`."""
     from thinklab.tasks import arith
@@ -107,7 +109,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="Write arith training traces in the tiny model's format.")
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--style", default="verbose", choices=("verbose", "concise"))
+    ap.add_argument("--style", default="verbose-rules", choices=("verbose-rules", "verbose", "concise"))
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     print(f"wrote {write_arith_traces(args.out, args.n, args.seed, args.style)} traces to {args.out}")

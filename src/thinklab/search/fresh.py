@@ -4,7 +4,7 @@ Why: a value model should learn the policy's outcomes on problems the policy nev
 trains on prompts outside the policy's training data), while `arith:train` is the bucket the tiny
 policy was trained on. Here the problems come from the held-out (test) hash bucket, drawn with another
 seed and excluding, by canonical problem, every problem of the benchmark lists (`arith`, `arith:hard`,
-`arith:L1`..`arith:L8`; lists too small to draw are skipped). So they are unseen by the policy, from
+`arith:beyond`, `arith:L1`..`arith:L10`; lists too small to draw are skipped). So they are unseen by the policy, from
 the same distribution as the evaluation, and disjoint from every problem any evaluation uses.
 
 `VARIANT` is an arith variant (`hard`, `easy`, `L8`, or empty for all levels); `SEED` any integer other
@@ -20,7 +20,13 @@ from pathlib import Path
 from thinklab.tasks import arith
 from thinklab.tasks.registry import Task, TaskError, get_task, register_prefix
 
-BENCHMARK_VARIANTS = ("", "easy", "hard", *(f"L{i}" for i in range(1, arith.MAX_LEVEL + 1)))
+BENCHMARK_VARIANTS = (
+    "",
+    "easy",
+    "hard",
+    "beyond",
+    *(f"L{i}" for i in (*range(1, arith.MAX_LEVEL + 1), *arith.BEYOND_LEVELS)),
+)
 
 
 @cache

@@ -41,11 +41,11 @@ def render_star_response(p: arith.ArithProblem, style: str = "steps") -> str:
     """The full assistant turn (thinking prefill included) of a correct trace with a `Final:` answer.
 
     `steps`: the restatement and the `Step k:` lines only (level + 1 reasoning lines); `verbose`: the
-    model's own verbose thought (checks, recomputations, summaries, "So the answer is N.") unchanged.
+    model's own verbose thought (the shipped model's `verbose-rules` style) (checks, recomputations, summaries, "So the answer is N.") unchanged.
     """
     if style not in STYLES:
         raise ValueError(f"unknown STaR trace style {style!r}; choose one of {', '.join(STYLES)}")
-    lines = arith.render_thought(p, "verbose").split("\n\n")
+    lines = arith.render_thought(p, arith.SHIPPED_STYLE).split("\n\n")
     if style == "steps":
         lines = [lines[0]] + [line for line in lines[1:] if line.startswith("Step ")]
     return "<think>\n" + "\n\n".join(lines) + f"\n</think>\n\nFinal: {p.answer}"

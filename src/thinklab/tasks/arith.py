@@ -16,9 +16,10 @@ Train and test are disjoint by construction: a problem's split is a hash of its 
 (start value and operations, whatever the surface form), so no test problem can appear in training
 data in any wording.
 
-Two trace styles are rendered from the same solution: *verbose* (R1-like, with a restatement,
-double checks, "Wait, let me recompute", running summaries: lines a compressor can drop) and
-*concise* (one line per operation). Steps are separated by blank lines, the step separator that
+Trace styles rendered from the same solution: *verbose* (R1-like, with a restatement, double checks,
+"Wait, let me recompute", running summaries: lines a compressor can drop, placed by chance),
+*verbose-rules* (the same lines placed by visible rules; the shipped model's style, see `_extra_line`)
+and *concise* (one line per operation). Steps are separated by blank lines, the step separator that
 A*-Thought splits on. Every trace ends `</think>` then `\\boxed{N}`.
 """
 
@@ -33,7 +34,12 @@ from thinklab.data.problem import Problem
 from thinklab.tasks.registry import Task, TaskError, register, register_prefix
 
 MAX_VALUE = 99
-MAX_LEVEL = 8
+MAX_LEVEL = 8  # the levels the tiny model trains on (1..MAX_LEVEL)
+# Test-only levels beyond training (`arith:L9`, `arith:L10`, `arith:beyond`): longer chains than any
+# training trace, a hard slice where the policy's samples fail often enough for search to matter.
+BEYOND_LEVELS = (9, 10)
+TRACE_STYLES = ("verbose-rules", "verbose", "concise")
+SHIPPED_STYLE = "verbose-rules"  # the style the shipped tiny model thinks in; data made for it should match
 TEST_BUCKETS = 10  # one hash bucket in ten is the test split
 DEFAULT_TEST_SEED = 1234
 DEFAULT_TEST_SIZE = 800
@@ -229,18 +235,26 @@ def _load(split: str, levels: tuple[int, ...], size: int, seed: int) -> list[Pro
 
 
 def _make(arg: str) -> Task:
-    """`arith:hard` (levels 6-8), `arith:easy` (1-3), `arith:L3` (only level 3), `arith:train`."""
-    presets = {"hard": (6, 7, 8), "easy": (1, 2, 3), "": tuple(range(1, MAX_LEVEL + 1))}
+    """`arith:hard` (levels 6-8), `arith:easy` (1-3), `arith:L3` (only level 3), `arith:train`, and the
+    test-only extrapolation slices `arith:beyond` (9-10), `arith:L9`, `arith:L10`."""
+    presets = {
+        "hard": (6, 7, 8),
+        "easy": (1, 2, 3),
+        "beyond": BEYOND_LEVELS,
+        "": tuple(range(1, MAX_LEVEL + 1)),
+    }
+    all_levels = (*range(1, MAX_LEVEL + 1), *BEYOND_LEVELS)
     split = "test"
     if arg == "train":
         levels, split = presets[""], "train"
     elif arg in presets:
         levels = presets[arg]
-    elif arg.startswith("L") and arg[1:].isdigit() and 1 <= int(arg[1:]) <= MAX_LEVEL:
+    elif arg.startswith("L") and arg[1:].isdigit() and int(arg[1:]) in all_levels:
         levels = (int(arg[1:]),)
     else:
         raise TaskError(
-            f"unknown arith variant {arg!r}; use arith, arith:easy, arith:hard, arith:L<1-8>, arith:train"
+            f"unknown arith variant {arg!r}; use arith, arith:easy, arith:hard, arith:beyond, "
+            f"arith:L<1-{all_levels[-1]}>, arith:train"
         )
 
     # Level 1 has fewer than 200 distinct held-out problems, so a list holding it draws 100 per level

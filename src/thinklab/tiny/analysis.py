@@ -1,8 +1,8 @@
 """Measurements of what the tiny model's thinking contains (`thinklab tiny redundancy`).
 
-Redundancy is measured by feeding thinking back: for held-out problems, the gold verbose trace is put
-in the prompt as the model's own thinking, closed with `</think>`, and the model writes only the
-answer. Done four ways — the whole verbose trace, the trace with its redundant lines (restatement,
+Redundancy is measured by feeding thinking back: for held-out problems, the gold trace in the model's
+own training style (`verbose` or `verbose-rules`, read from its `thinklab.json`) is put in the prompt as the model's own thinking, closed with `</think>`, and the model writes only the
+answer. Done four ways — the whole trace, the trace with its redundant lines (restatement,
 double checks, recomputes, summaries) removed, that again without its conclusion line ("So the answer
 is N."), and no thinking at all — the answer accuracy tells whether the removed lines were needed.
 """
@@ -42,17 +42,21 @@ def _answer_accuracy(
 
 
 def redundancy_check(model: str = "tiny", limit: int = 400) -> list[tuple[str, float, float]]:
+    """Rows of (thinking given, mean thinking tokens, answer accuracy)."""
+    from thinklab.tiny.model import trained_style
+
     backend = HFBackend(model)
+    style = trained_style(model)
     problems = arith.generate(limit, "test", arith.DEFAULT_TEST_SEED)
-    full = [arith.render_thought(p, "verbose") for p in problems]
+    full = [arith.render_thought(p, style) for p in problems]
     pruned = ["\n\n".join(s for s in t.split("\n\n") if not arith.redundant_step(s)) for t in full]
     # Without its "So the answer is N." line the model must read the answer off the last step, so
     # this row cannot pass by copying a conclusion.
     steps_only = [t.rsplit("\n\n", 1)[0] for t in pruned]
     rows = []
     for name, thoughts in (
-        ("verbose (whole)", full),
-        ("verbose, redundant lines removed", pruned),
+        (f"whole trace ({style})", full),
+        ("redundant lines removed", pruned),
         ("step lines only (no conclusion line)", steps_only),
         ("none", [None] * len(problems)),
     ):

@@ -58,6 +58,23 @@ def resolve_model_path(model: str) -> str:
     return model
 
 
+def trained_style(model: str) -> str:
+    """The trace style (`arith.render_thought` style) a thinklab-made tiny model was last SFT-trained on,
+    from the `stages` its `thinklab.json` records; "verbose" when none says (older dirs, other models).
+    Analyses that feed gold traces back as thinking must use the model's own style."""
+    import json
+
+    from thinklab.prompting.modes import MARKER_FILE
+
+    marker = Path(resolve_model_path(model)) / MARKER_FILE
+    if marker.is_file():
+        stages = json.loads(marker.read_text()).get("stages", [])
+        for stage in reversed(stages):
+            if isinstance(stage, dict) and stage.get("style"):
+                return str(stage["style"])
+    return "verbose"
+
+
 def install_checkpoint(model_dir: str | Path) -> Path:
     """Copy a trained model dir over the shipped checkpoint (weights, tokenizer, config, marker)."""
     import shutil

@@ -23,14 +23,15 @@ from thinklab.tasks import arith
 @dataclass
 class TinyTrainConfig:
     out_dir: str = "runs/tiny"
-    steps: int = 4000
+    # Defaults = the shipped checkpoint's first stage (README, model card); it then had 1000 steps at 3e-4.
+    steps: int = 2400
     batch_size: int = 16
     learning_rate: float = 1e-3
     warmup_steps: int = 100
     weight_decay: float = 0.01
-    examples: int = 80_000
-    style: str = "verbose"
-    levels: tuple[int, ...] = tuple(range(1, arith.MAX_LEVEL + 1))
+    examples: int = 38_400  # steps x batch_size: each row is seen once
+    style: str = arith.SHIPPED_STYLE
+    levels: tuple[int, ...] = (*range(1, arith.MAX_LEVEL + 1), 6, 7, 8)  # levels 6-8 weighted double
     direct_fraction: float = 0.0  # share of rows that answer directly under the no-think prefill
     direct_levels: tuple[int, ...] = (1, 2, 3)
     seed: int = 0
