@@ -69,7 +69,9 @@ def main() -> None:
     # BIS for all traces once (a search capped at 1 step does no validator work), so neither timed run
     # pays for it, and a warm-up of the validator.
     bis = run_compress(
-        CompressConfig(out=str(work / "bis_only.jsonl"), **(common | {"min_steps": 1, "max_steps": 1, "min_kept": 0.0})),
+        CompressConfig(
+            out=str(work / "bis_only.jsonl"), **(common | {"min_steps": 1, "max_steps": 1, "min_kept": 0.0})
+        ),
         backend=backend,
         scorer=scorer,
     )
