@@ -25,6 +25,7 @@ PY=${PY:-.venv/bin/python}
 TL="$PY -m thinklab"
 OUT=${OUT:-runs/compress}
 N=${N:-1000}                      # verbose training traces to compress
+STYLE=${STYLE:-verbose-rules}     # trace style: the shipped model's (v2); the v1 results used STYLE=verbose
 SEED=${SEED:-0}
 ASTAR_ARGS=${ASTAR_ARGS:---span 0 --min-kept 0.5 --min-steps 1 --max-steps 20}
 SEED_ARGS=${SEED_ARGS:---span 1 --min-kept 0 --min-steps 5 --max-steps 20}
@@ -43,7 +44,7 @@ stage() { [[ "$STAGES" == *"$1"* ]]; }
 
 if stage 1; then
 echo "== 1. verbose arith training traces (train split, thinklab.tasks.arith.render_completion)"
-$PY -m thinklab.compress.data --n "$N" --seed "$SEED" --out "$OUT/traces.jsonl"
+$PY -m thinklab.compress.data --n "$N" --seed "$SEED" --style "$STYLE" --out "$OUT/traces.jsonl"
 fi
 
 if stage 2; then
