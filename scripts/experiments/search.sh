@@ -4,7 +4,8 @@
 # (run dirs and rollout files carry the model's content fingerprint, so a retrained checkpoint starts
 # fresh instead of resuming stale results).
 #
-# Defaults = exactly what docs/search.md reports for session 4 (the v2 checkpoint; session 3 used MAX_TOKENS=320;
+# Defaults = exactly what docs/search.md reports for session 4 (the v2 checkpoint, 144 value-training
+# problems; session 3 used MAX_TOKENS=320 TRAIN_LIMIT=48;
 # its T 0.8 run: SAMPLING=temperature=0.8,top_p=0.95 SEARCH_LIMIT=40 FORCE_LIMIT=40). Bigger:
 #   SCALE=full scripts/experiments/search.sh      (hours on 2 CPU cores, minutes on one GPU with
 #                                                  BACKEND_ARGS=device=cuda; --backend vllm for real models)
@@ -26,7 +27,7 @@ if [[ "${SCALE:-small}" == full ]]; then
   TRAIN_LIMIT=300; TRAIN_ROLLOUTS=4; TEST_LIMIT=200; TEST_ROLLOUTS=4
   EPOCHS=3; SEARCH_LIMIT=200; BUDGETS=2,4,8,16; FORCE_LIMIT=200
 else
-  TRAIN_LIMIT=${TRAIN_LIMIT:-48}; TRAIN_ROLLOUTS=2; TEST_LIMIT=${TEST_LIMIT:-40}; TEST_ROLLOUTS=2
+  TRAIN_LIMIT=${TRAIN_LIMIT:-144}; TRAIN_ROLLOUTS=2; TEST_LIMIT=${TEST_LIMIT:-40}; TEST_ROLLOUTS=2
   EPOCHS=3; SEARCH_LIMIT=${SEARCH_LIMIT:-80}; BUDGETS=2,4,8; FORCE_LIMIT=${FORCE_LIMIT:-80}
 fi
 step() { echo "== $* ($(date +%T))" >&2; }
