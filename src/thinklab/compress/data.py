@@ -24,6 +24,7 @@ from thinklab.data.jsonl import read_jsonl, write_jsonl
 from thinklab.data.traces import Trace, render_response, trace_from_row
 from thinklab.data.writers import Example, split_chat, to_messages, to_sharegpt
 from thinklab.errors import DataError, ThinklabError
+from thinklab.tasks import arith
 
 OUT_FORMATS = ("messages", "sharegpt")
 
@@ -85,12 +86,10 @@ def done_keys(path: str | os.PathLike[str]) -> set[str]:
 
 
 def write_arith_traces(
-    path: str | os.PathLike[str], n: int, seed: int = 0, style: str = "verbose-rules"
+    path: str | os.PathLike[str], n: int, seed: int = 0, style: str = arith.SHIPPED_STYLE
 ) -> int:
     """`n` arith *train*-split traces in the tiny model's format: `{id, problem, response, answer, level}`
     with `response = "<think>\\n" + render_completion(p, style)`."""
-    from thinklab.tasks import arith
-
     problems = arith.generate(n, "train", seed)
     rows = [
         {
@@ -109,7 +108,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="Write arith training traces in the tiny model's format.")
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--style", default="verbose-rules", choices=("verbose-rules", "verbose", "concise"))
+    ap.add_argument("--style", default=arith.SHIPPED_STYLE, choices=arith.TRACE_STYLES)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     print(f"wrote {write_arith_traces(args.out, args.n, args.seed, args.style)} traces to {args.out}")

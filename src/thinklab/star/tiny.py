@@ -41,7 +41,8 @@ def render_star_response(p: arith.ArithProblem, style: str = "steps") -> str:
     """The full assistant turn (thinking prefill included) of a correct trace with a `Final:` answer.
 
     `steps`: the restatement and the `Step k:` lines only (level + 1 reasoning lines); `verbose`: the
-    model's own verbose thought (the shipped model's `verbose-rules` style) (checks, recomputations, summaries, "So the answer is N.") unchanged.
+    model's own thought in the shipped style (`arith.SHIPPED_STYLE`: checks, recomputations, summaries,
+    "So the answer is N.") unchanged.
     """
     if style not in STYLES:
         raise ValueError(f"unknown STaR trace style {style!r}; choose one of {', '.join(STYLES)}")
