@@ -92,3 +92,9 @@ def test_integer_list_options_share_one_parser():
             int_list(spec, "--levels", "1,2", **kw)
     # a command using it: an out-of-range level is one line, before any training starts
     assert_one_line_error(thinklab("tiny", "train", "--levels", "1,9"), "malformed --levels '1,9'")
+
+
+def test_unknown_trace_style_is_one_line_and_writes_nothing(tmp_path):
+    res = thinklab("tiny", "train", "--style", "bogus", "--out", str(tmp_path / "m"))
+    assert_one_line_error(res, "unknown trace style 'bogus'")
+    assert not (tmp_path / "m").exists()

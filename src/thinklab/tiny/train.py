@@ -16,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from thinklab.errors import ThinklabError
 from thinklab.prompting.modes import MARKER_FILE, TINY_MODES, build_prompt
 from thinklab.tasks import arith
 
@@ -77,6 +78,10 @@ def build_sft_rows(
 
 def train_tiny(cfg: TinyTrainConfig) -> Path:
     """Build tokenizer and model, train, save a loadable HF model dir to `cfg.out_dir`; return it."""
+    if cfg.style not in arith.TRACE_STYLES:  # before anything is imported, built or written
+        raise ThinklabError(
+            f"unknown trace style {cfg.style!r}; choose one of {', '.join(arith.TRACE_STYLES)}"
+        )
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, TrainerCallback
