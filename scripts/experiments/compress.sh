@@ -33,7 +33,7 @@ SFT_STEPS=${SFT_STEPS:-250}       # the same optimizer steps and seed for every 
 SFT_LR=${SFT_LR:-3e-4}
 EVAL_LIMIT=${EVAL_LIMIT:-400}     # arith test problems (levels 1-8 cycled: 50 per level)
 BUDGETS=${BUDGETS:-80,160,384}    # about half the mean response (160), the mean, and above the longest greedy response
-SETS=${SETS:-full astar astar-seed random ends}
+SETS=${SETS:-full astar astar-seed random ends steps}  # steps: the upper bound (stage 1)
 BENCH_TRACES=${BENCH_TRACES:-64}
 BENCH_REPEATS=${BENCH_REPEATS:-3}
 R1_TRACES=${R1_TRACES:-../shared/traces/r1_distill_math_traces.jsonl}
@@ -45,6 +45,9 @@ stage() { [[ "$STAGES" == *"$1"* ]]; }
 if stage 1; then
 echo "== 1. verbose arith training traces (train split, thinklab.tasks.arith.render_completion)"
 $PY -m thinklab.compress.data --n "$N" --seed "$SEED" --style "$STYLE" --out "$OUT/traces.jsonl"
+# The upper bound: the same problems with every redundant line removed by rule (arith's `steps` style =
+# restatement, `Step k` lines, answer line), what a perfect compression of a shipped-style trace keeps.
+$PY -m thinklab.compress.data --n "$N" --seed "$SEED" --style steps --out "$OUT/steps.jsonl"
 fi
 
 if stage 2; then
@@ -97,6 +100,15 @@ for name in sets:
     side = Path(f"{data}.summary.json")
     if side.exists():
         rate = json.loads(side.read_text())["token_rate"]
+    elif name == "steps":  # the rule-made upper bound has no compression summary: count its thoughts
+        from transformers import AutoTokenizer
+        from thinklab.data import read_traces
+        from thinklab.tiny.model import resolve_model_path
+
+        tok = AutoTokenizer.from_pretrained(resolve_model_path("tiny"))
+        def thought_tokens(path):
+            return sum(len(tok(r.trace.thought, add_special_tokens=False)["input_ids"]) for r in read_traces(path))
+        rate = thought_tokens(data) / thought_tokens(out / "traces.jsonl")
     rows.append((name, rate, summary["budgets"]))
 budgets = list(rows[0][2])
 head = f"{'train set':10s} {'kept':>5s} " + " ".join(f"{'acc@' + b:>8s}" for b in budgets)

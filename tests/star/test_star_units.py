@@ -142,7 +142,7 @@ def test_generation_stats_by_hand():
 
 def test_shipped_configs_load():
     cfg = load_config(ROOT / "configs" / "star.yaml")
-    assert cfg.rounds == 3 and cfg.max_steps == 10 and cfg.init.arith_examples > 0
+    assert cfg.rounds == 3 and cfg.max_steps == 20 and cfg.init.arith_examples > 0
     assert cfg.eval_generation.temperature == 0.0
     for path in sorted((ROOT / "configs" / "star").glob("*.yaml")):
         load_config(path)

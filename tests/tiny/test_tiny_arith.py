@@ -136,3 +136,16 @@ def test_verbose_rules_places_redundant_lines_by_visible_rules():
     assert essential == [
         s for s in arith.render_thought(p, "verbose").split("\n\n") if not arith.redundant_step(s)
     ]
+
+
+def test_steps_style_is_the_shipped_style_without_its_redundant_lines():
+    """`steps` is the upper bound of compressing a shipped-style trace (docs/compress.md): the restatement,
+    one `Step` line per operation and the answer line, nothing else, in the shipped trace's order."""
+    p = arith.ArithProblem(36, (("sub", 1), ("add", 6), ("mul", 2), ("sub", 3)), "expr")
+    shipped = arith.render_thought(p, arith.SHIPPED_STYLE).split("\n\n")
+    steps = arith.render_thought(p, "steps").split("\n\n")
+    assert steps == [shipped[0]] + [s for s in shipped[1:] if not arith.redundant_step(s)]
+    assert len(steps) == p.level + 2 and steps[-1] == "So the answer is 79."
+    assert "steps" in arith.TRACE_STYLES
+    completion = arith.render_completion(p, "steps")
+    assert completion.endswith("</think>\n\n\\boxed{79}")

@@ -46,9 +46,10 @@ def render_star_response(p: arith.ArithProblem, style: str = "steps") -> str:
     """
     if style not in STYLES:
         raise ValueError(f"unknown STaR trace style {style!r}; choose one of {', '.join(STYLES)}")
-    lines = arith.render_thought(p, arith.SHIPPED_STYLE).split("\n\n")
-    if style == "steps":
-        lines = [lines[0]] + [line for line in lines[1:] if line.startswith("Step ")]
+    if style == "steps":  # arith's `steps` style without its "So the answer is N." line
+        lines = arith.render_thought(p, "steps").split("\n\n")[:-1]
+    else:
+        lines = arith.render_thought(p, arith.SHIPPED_STYLE).split("\n\n")
     return "<think>\n" + "\n\n".join(lines) + f"\n</think>\n\nFinal: {p.answer}"
 
 

@@ -38,7 +38,9 @@ MAX_LEVEL = 8  # the levels the tiny model trains on (1..MAX_LEVEL)
 # Test-only levels beyond training (`arith:L9`, `arith:L10`, `arith:beyond`): longer chains than any
 # training trace, a hard slice where the policy's samples fail often enough for search to matter.
 BEYOND_LEVELS = (9, 10)
-TRACE_STYLES = ("verbose-rules", "verbose", "concise")
+# `steps` is the shipped style with every redundant line removed (restatement, `Step k` lines, the answer
+# line): what a perfect compression of a shipped-style trace keeps (docs/compress.md, "upper bound").
+TRACE_STYLES = ("verbose-rules", "verbose", "concise", "steps")
 SHIPPED_STYLE = "verbose-rules"  # the style the shipped tiny model thinks in; data made for it should match
 TEST_BUCKETS = 10  # one hash bucket in ten is the test split
 DEFAULT_TEST_SEED = 1234
@@ -182,6 +184,9 @@ def render_thought(p: ArithProblem, style: str, rng: random.Random | None = None
             lines.append(f"{v} {_SYMBOL[op]} {b} = {new}")
             v = new
         return "\n\n".join(lines)
+    if style == "steps":
+        restate, *rest = render_thought(p, SHIPPED_STYLE).split("\n\n")
+        return "\n\n".join([restate] + [line for line in rest if not redundant_step(line)])
     if style not in ("verbose", "verbose-rules"):
         raise ValueError(f"unknown trace style {style!r}")
     rng = rng or random.Random(p.key)
