@@ -4,7 +4,8 @@
 
 Reads, under the output dir: value_auc.json and value/value_training.json (value model), the
 strategies/*/summary.json of `thinklab search` (accuracy vs generated tokens per problem) and the
-forcing/*/summary.json of `thinklab eval --extend K` (s1 budget forcing). Where a strategy or K has
+forcing/*/summary.json of `thinklab eval --extend K` (s1 budget forcing), and the best-of-N run's
+candidates (how the value model ranks one problem's finished traces). Where a strategy or K has
 several run dirs (other settings), the most recently written one is shown and the others are named.
 """
 
@@ -119,6 +120,46 @@ def strategy_table(out: Path) -> list[str]:
     return lines
 
 
+def within_problem_auc(rows: list[dict], key: str) -> tuple[float | None, int]:
+    """P(a right candidate outranks a wrong one of the *same* problem) by `key`, ties one half, and the
+    number of (right, wrong) pairs. Best-of-N and weighted votes need this ranking; the held-out AUC of
+    `thinklab value-eval` pools problems, so a value model that only recognises hard problems scores well
+    there and still picks at random among one problem's candidates."""
+    wins = pairs = 0.0
+    for r in rows:
+        right = [c[key] for c in r["candidates"] if c["answer"] == r["gold"]]
+        wrong = [c[key] for c in r["candidates"] if c["answer"] != r["gold"]]
+        for a in right:
+            for b in wrong:
+                pairs += 1
+                wins += 1.0 if a > b else 0.5 if a == b else 0.0
+    return (wins / pairs if pairs else None), int(pairs)
+
+
+def ranking_table(out: Path) -> list[str]:
+    """How the value model ranks the finished candidates of best-of-N, against trace length as a ranker."""
+    runs = [s.parent for s in (out / "strategies").glob("*/summary.json") if "-bon_" in s.parent.name]
+    if not runs:
+        return []
+    run, _ = _latest(runs)
+    by_width: dict[int, list[dict]] = {}
+    for line in (run / "samples.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        if r.get("candidates"):
+            by_width.setdefault(int(r["budget"]), []).append(r)
+    lines = [
+        "| width | problems with right and wrong candidates | (right, wrong) pairs | within-problem AUC: value "
+        "| within-problem AUC: length (longer first) |",
+        "|---|---|---|---|---|",
+    ]
+    for width, rows in sorted(by_width.items()):
+        mixed = [r for r in rows if len({c["answer"] == r["gold"] for c in r["candidates"]}) == 2]
+        auc_v, n = within_problem_auc(mixed, "value")
+        auc_len, _ = within_problem_auc(mixed, "tokens")
+        lines.append(f"| {width} | {len(mixed)} | {n} | {_f3(auc_v)} | {_f3(auc_len)} |")
+    return lines + ["", f"(best-of-N run: {run})", ""]
+
+
 def forcing_table(out: Path) -> list[str]:
     by_k: dict[int, list[Path]] = {}
     for s in (out / "forcing").glob("*/summary.json"):
@@ -166,6 +207,7 @@ def main(argv: list[str]) -> int:
         ("Greedy reference", greedy_table(out)),
         ("Value model (held-out rollouts)", value_tables(out)),
         ("Strategies at equal budgets", strategy_table(out)),
+        ("Ranking one problem's finished candidates (best-of-N)", ranking_table(out)),
         ("s1 budget forcing (greedy)", forcing_table(out)),
     ]
     for title, lines in sections:
