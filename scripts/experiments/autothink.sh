@@ -10,7 +10,8 @@
 #
 # Knobs (environment variables; defaults = the full CPU experiment):
 #   BASE=tiny (the model to start from; a copy of the shipped checkpoint pins the baseline)
-#   ANSWER_STYLE=concise (what a no-think answer holds: concise = a short worked solution, boxed = the bare box)
+#   ANSWER_STYLE=concise (what a no-think answer holds: concise = a short worked solution, boxed = the bare box,
+#     paired = two operations per line; docs/autothink.md)
 #   OUT=runs/autothink  MIX_N=12000  DIRECT_N=4000 (extra direct answers, all levels)  SFT_STEPS=1500  SFT_LR=3e-4  SFT_BATCH=16
 #   STAGE_STEPS="30 40 30" (optimizer steps of stages 1-3)  GRPO_LR=1e-5 (the CPU preset has 5e-5: GRPO_LR=5e-5)  GRPO_ARGS= (extra flags)
 #   EVAL_LIMIT=320 (test problems, 40 per level; 800 = the whole test set)  BUDGET=512 (token cap)

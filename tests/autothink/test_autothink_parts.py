@@ -176,6 +176,19 @@ def test_concise_no_think_answers_are_short_worked_solutions_graded_as_no_think(
         mixture_examples(5, 1.0, answer_style="verbose")
 
 
+def test_paired_answers_compute_two_operations_per_line_without_the_intermediate_value():
+    from thinklab.autothink.data import direct_answer
+    from thinklab.tasks import arith
+
+    p = arith.ArithProblem(7, (("add", 5), ("mul", 3), ("sub", 4)), "expr")
+    assert direct_answer(p, "paired") == "7 + 5 * 3 = 36\n\n36 - 4 = 32\n\n\\boxed{32}"
+    for p in arith.generate(50, "train", 3):
+        lines = direct_answer(p, "paired").split("\n\n")
+        assert len(lines) == (p.level + 1) // 2 + 1 and lines[-1] == f"\\boxed{{{p.answer}}}"
+        assert lines[-2].endswith(f"= {p.answer}")
+        assert arith.worked_lines(p, 1) == arith.render_thought(p, "concise").split("\n\n")
+
+
 def test_grpo_rows_carry_prompt_answer_and_level():
     tok = AutoTokenizer.from_pretrained(resolve_model_path("tiny"))
     rows = grpo_rows(tok, TINY_MODES, "arith:train", "ellipsis", limit=16)

@@ -31,7 +31,8 @@ def mix_cmd(
     ),
     answer_style: str = typer.Option(
         "boxed",
-        help="What a no-think answer holds: boxed (the bare answer) | concise (a short worked solution).",
+        help="What a no-think answer holds: boxed (the bare answer) | concise (a short worked solution) | "
+        "paired (a worked solution computing two operations per line).",
     ),
 ) -> None:
     """Write the think / no-think SFT mixture under the ellipsis prompt (plus direct-answer practice)."""

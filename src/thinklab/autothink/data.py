@@ -23,6 +23,10 @@ answers were right 0-10% of the time even on level 1 (a two-digit sum in one pas
 3.5M-parameter model without practice it never had), so the reward made thinking better everywhere.
 With ``concise`` skipping the thought is a real trade, as on real models: cheap and accurate on easy
 problems, and on long chains the solution without the thought's restatement loses track of the operations.
+Measured on v2, though, ``concise`` answers are nearly as accurate as thinking at every level, so never
+thinking is reward-optimal (docs/autothink.md). ``paired`` computes two operations per line without
+writing the value between them (``7 + 5 * 3 = 36``): one mental step more per line, so its accuracy should
+fall with the number of lines, i.e. with difficulty, which is the trade the AutoThink decision needs.
 
 `thinklab.train.sft` trains on the whole assistant response after the chat template, so the model also
 learns to write the ``<think>\\n...\\n`` itself; under the standard prompt (``<think>\\n``) it then tends to
@@ -69,7 +73,7 @@ def mixture_examples(
     return out
 
 
-ANSWER_STYLES = ("boxed", "concise")
+ANSWER_STYLES = ("boxed", "concise", "paired")
 
 
 def direct_answer(p: arith.ArithProblem, answer_style: str = "boxed") -> str:
@@ -78,6 +82,8 @@ def direct_answer(p: arith.ArithProblem, answer_style: str = "boxed") -> str:
         return f"\\boxed{{{p.answer}}}"
     if answer_style == "concise":
         return f"{arith.render_thought(p, 'concise')}\n\n\\boxed{{{p.answer}}}"
+    if answer_style == "paired":
+        return "\n\n".join(arith.worked_lines(p, ops_per_line=2)) + f"\n\n\\boxed{{{p.answer}}}"
     raise ValueError(f"answer_style must be one of {', '.join(ANSWER_STYLES)}, not {answer_style!r}")
 
 

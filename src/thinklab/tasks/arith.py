@@ -178,12 +178,7 @@ def generate(
 def render_thought(p: ArithProblem, style: str, rng: random.Random | None = None) -> str:
     """The thinking text (without tags). Steps are separated by blank lines."""
     if style == "concise":
-        lines, v = [], p.start
-        for op, b in p.ops:
-            new = apply_op(v, op, b)
-            lines.append(f"{v} {_SYMBOL[op]} {b} = {new}")
-            v = new
-        return "\n\n".join(lines)
+        return "\n\n".join(worked_lines(p))
     if style == "steps":
         restate, *rest = render_thought(p, SHIPPED_STYLE).split("\n\n")
         return "\n\n".join([restate] + [line for line in rest if not redundant_step(line)])
@@ -207,6 +202,19 @@ def render_thought(p: ArithProblem, style: str, rng: random.Random | None = None
         v = new
     lines.append(f"So the answer is {v}.")
     return "\n\n".join(lines)
+
+
+def worked_lines(p: ArithProblem, ops_per_line: int = 1) -> list[str]:
+    """The bare worked solution: `a op b = c` lines (the `concise` style), or with `ops_per_line` 2,
+    `a op b op c = d` lines whose intermediate value is never written (AutoThink's `paired` answers)."""
+    lines, v = [], p.start
+    for i in range(0, len(p.ops), ops_per_line):
+        expr = str(v)
+        for op, b in p.ops[i : i + ops_per_line]:
+            expr += f" {_SYMBOL[op]} {b}"
+            v = apply_op(v, op, b)
+        lines.append(f"{expr} = {v}")
+    return lines
 
 
 def _extra_line(style: str, rng: random.Random, op: str, v: int, new: int) -> str | None:
