@@ -80,10 +80,9 @@ def direct_answer(p: arith.ArithProblem, answer_style: str = "boxed") -> str:
     """The answer section of a response that did not think: the bare box, or a short worked solution."""
     if answer_style == "boxed":
         return f"\\boxed{{{p.answer}}}"
-    if answer_style == "concise":
-        return f"{arith.render_thought(p, 'concise')}\n\n\\boxed{{{p.answer}}}"
-    if answer_style == "paired":
-        return "\n\n".join(arith.worked_lines(p, ops_per_line=2)) + f"\n\n\\boxed{{{p.answer}}}"
+    if answer_style in ("concise", "paired"):  # one or two operations per worked line
+        lines = arith.worked_lines(p, ops_per_line=1 if answer_style == "concise" else 2)
+        return "\n\n".join(lines) + f"\n\n\\boxed{{{p.answer}}}"
     raise ValueError(f"answer_style must be one of {', '.join(ANSWER_STYLES)}, not {answer_style!r}")
 
 

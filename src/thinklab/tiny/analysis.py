@@ -2,9 +2,10 @@
 
 Redundancy is measured by feeding thinking back: for held-out problems, the gold trace in the model's
 own training style (`verbose` or `verbose-rules`, read from its `thinklab.json`) is put in the prompt
-as the model's own thinking, closed with `</think>`, and the model writes only the answer. Done four ways — the whole trace, the trace with its redundant lines (restatement,
-double checks, recomputes, summaries) removed, that again without its conclusion line ("So the answer
-is N."), and no thinking at all — the answer accuracy tells whether the removed lines were needed.
+as the model's own thinking, closed with `</think>`, and the model writes only the answer. Done four
+ways — the whole trace, the trace with its redundant lines (restatement, double checks, recomputes,
+summaries) removed, that again without its conclusion line ("So the answer is N."), and no thinking at
+all — the answer accuracy tells whether the removed lines were needed.
 """
 
 from __future__ import annotations
