@@ -98,3 +98,11 @@ def test_unknown_trace_style_is_one_line_and_writes_nothing(tmp_path):
     res = thinklab("tiny", "train", "--style", "bogus", "--out", str(tmp_path / "m"))
     assert_one_line_error(res, "unknown trace style 'bogus'")
     assert not (tmp_path / "m").exists()
+
+
+def test_unknown_option_is_a_usage_error_not_a_traceback():
+    # Typer vendors its own click; its usage errors must be caught like click's (a traceback before)
+    res = thinklab("eval", "--no-such-option", "1")
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert "No such option: --no-such-option" in res.stderr

@@ -44,23 +44,41 @@ for _name in _COMMAND_MODULES:
     _module.register(app)
 
 
-def main() -> None:
-    """Entry point used by `python -m thinklab`; turns user errors into one line, no traceback."""
+def _click_exception_types() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...]]:
+    """(usage errors, exits, aborts) the CLI may raise.
+
+    Typer >= 0.2x vendors its own copy of click (`typer._click`), whose usage errors are not the installed
+    click's: catching only `click.ClickException` let a mistyped option end in a traceback."""
     import click
 
+    usage: list[type] = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException  # private, hence guarded: absent in older Typer
+
+        usage.append(ClickException)
+    except ImportError:
+        pass
+    exits = (click.exceptions.Exit, typer.Exit)
+    aborts = (click.exceptions.Abort, typer.Abort)
+    return tuple(usage), exits, aborts
+
+
+def main() -> None:
+    """Entry point used by `python -m thinklab`; turns user errors into one line, no traceback."""
     from thinklab.errors import ThinklabError
 
+    usage_errors, exits, aborts = _click_exception_types()
     try:
         rc = app(standalone_mode=False)
     except ThinklabError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(2)
-    except click.exceptions.Exit as exc:
+    except exits as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
+    except usage_errors as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (*aborts, KeyboardInterrupt):
         typer.secho("interrupted", err=True)
         sys.exit(130)
     sys.exit(rc if isinstance(rc, int) else 0)
