@@ -21,6 +21,7 @@ SLICE="${SLICE:-arith:L8}"          # hardest trained level (v2 greedy: 82% on 1
 FRESH="${FRESH:-arith-fresh:L8:7}"  # value-training problems: same level, unseen by policy and benchmarks
 MAX_TOKENS="${MAX_TOKENS:-384}"     # per-trace budget: level-8 greedy traces are 250-320 tokens (5% pass 320)
 SAMPLING="${SAMPLING:-temperature=0.6,top_p=0.95}"  # VGS's sampling (methods.md §3)
+VALUE_ARGS="${VALUE_ARGS:-}"        # extra `train value` flags, e.g. --logprob-features (session 6)
 
 # The small scale's problem counts can be overridden: TRAIN_LIMIT, TEST_LIMIT, SEARCH_LIMIT, FORCE_LIMIT.
 if [[ "${SCALE:-small}" == full ]]; then
@@ -65,7 +66,7 @@ $TL rollouts --model "$MODEL" --task "$SLICE" --limit "$TEST_LIMIT" --n-rollins 
 step "3 train value"
 if [[ ! -f "$OUT/value/value_training.json" ]]; then
   $TL train value --model "$MODEL" --data "$OUT/rollouts/train-all.jsonl" --eval-data "$OUT/rollouts/test.jsonl" \
-    --epochs "$EPOCHS" --batch-size 16 --learning-rate 3e-4 --dropout 0.0 --out "$OUT/value"
+    --epochs "$EPOCHS" --batch-size 16 --learning-rate 3e-4 --dropout 0.0 $VALUE_ARGS --out "$OUT/value"
 fi
 $TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/test.jsonl" --out "$OUT/value_auc.json"
 $TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/test-greedy.jsonl" --out "$OUT/value_auc_greedy.json"

@@ -17,6 +17,7 @@ from thinklab.search.value_model import (
     ValueFunction,
     ValueHeadConfig,
     ValueModel,
+    logprob_features,
     token_loss,
 )
 
@@ -87,6 +88,50 @@ def test_save_and_load_round_trip(fresh, tmp_path):
     assert AutoModel.from_pretrained(str(out)).config.hidden_size == 256  # a plain HF backbone dir
     after = ValueFunction.load(out, device="cpu").values(texts)
     assert after == pytest.approx(before, abs=1e-6)
+
+
+def test_logprob_features_by_hand():
+    # vocabulary of 2; the "policy" predicts token 0 with p = 0.8 everywhere
+    p = torch.tensor([0.8, 0.2])
+    logits = torch.log(p).expand(1, 5, 2).clone()
+    ids = torch.tensor([[1, 0, 1, 0, 0]])
+    gen = torch.tensor([[0, 0, 1, 1, 1]])  # the first two tokens are the prompt
+    f = logprob_features(logits, ids, gen)[0]
+    lo, hi = math.log(0.2), math.log(0.8)
+    own = [0.0, 0.0, lo, hi, hi]
+    assert f[:, 0].tolist() == pytest.approx([x / 10 for x in own], abs=1e-6)
+    assert f[:, 1].tolist() == pytest.approx([0.0, 0.0, lo, (lo + hi) / 2, (lo + 2 * hi) / 3], abs=1e-6)
+    assert f[:, 2].tolist() == pytest.approx([0.0, 0.0, lo / 10, lo / 10, lo / 10], abs=1e-6)
+    slip = min(lo + 2, 0.0)  # log 0.2 = -1.61 is above -2: no slip mass
+    assert f[:, 3].tolist() == pytest.approx([0.0, 0.0, slip / 10, slip / 10, slip / 10], abs=1e-6)
+    # causal: changing a later token changes nothing before it
+    ids2 = ids.clone()
+    ids2[0, 4] = 1
+    assert torch.equal(logprob_features(logits, ids2, gen)[0, :4], f[:4])
+
+
+def test_logprob_head_round_trip_and_prompt_mask(tmp_path):
+    from transformers import AutoTokenizer
+
+    from thinklab.tiny.model import resolve_model_path
+
+    torch.manual_seed(0)
+    model = ValueModel.from_backbone("tiny", ValueHeadConfig(dropout=0.0, logprob_features=True))
+    assert not any(p.requires_grad for p in model.logprob_model.parameters())
+    model.train()
+    assert not model.logprob_model.training  # the frozen policy never runs in train mode
+    tok = AutoTokenizer.from_pretrained(resolve_model_path("tiny"))
+    prompts = ["<|user|>\nCompute 7 - 3.\n<|assistant|>\n<think>\n"] * 2
+    texts = ["Step 1: 7 - 3 = 4.", "Step 1: 7 - 3 = 9."]
+    before = ValueFunction(model, tok, device="cpu")(prompts, texts)
+    out = model.save_pretrained(tmp_path / "vm", tok)
+    assert (out / "logprob_model" / "config.json").is_file()
+    after = ValueFunction.load(out, device="cpu")(prompts, texts)
+    assert after == pytest.approx(before, abs=1e-6)
+    # where the policy's text starts matters: the whole string read as generated scores differently
+    fn = ValueFunction.load(out, device="cpu")
+    as_generated = fn.values([p + t for p, t in zip(prompts, texts, strict=True)])
+    assert as_generated != pytest.approx(after, abs=1e-6)
 
 
 def test_not_a_value_model_dir(tmp_path):

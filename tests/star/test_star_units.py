@@ -9,6 +9,7 @@ from thinklab.data.jsonl import read_jsonl, write_jsonl
 from thinklab.data.writers import read_examples
 from thinklab.errors import ThinklabError
 from thinklab.star import (
+    StarConfig,
     StarRun,
     config_from_dict,
     equations_hold,
@@ -22,6 +23,7 @@ from thinklab.star.generate import chunk_seed, run_chunks
 from thinklab.star.loop import round_dir
 from thinklab.star.tiny import render_star_response, seed_examples
 from thinklab.tasks import arith
+from thinklab.tasks.registry import get_task
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = "<think>\nOkay, let me restate the problem: start with 7, then + 5, then * 3.\n\n7 + 5 = 12\n\n12 * 3 = 36\n</think>\n\nFinal: 36"
@@ -292,3 +294,75 @@ def test_kill_hook_is_off_unless_its_stage_is_named(monkeypatch):
     monkeypatch.setenv(KILL_ENV, "r2:generate:3")
     assert kill_point("r2:generate") == 3
     assert kill_point("r1:generate") is None and kill_point("r2:eval") is None
+
+
+class _ScriptedStarEngine:
+    """A chat engine whose answers are fixed by (problem, try): problem i's plain try j is verified iff
+    j == i % 4 (so i % 4 == 3 never passes in 3 tries), its hinted try iff i == 3."""
+
+    name = model_id = "scripted"
+    tokenizer = None
+    chat = True
+
+    def __init__(self, problems):
+        self.index = {p.problem: (i, p.answer) for i, p in enumerate(problems)}
+        self.calls = []
+        self.tried = {}  # plain samples drawn so far per problem: the try index of the next one
+
+    def generate(self, prompts, params):
+        from thinklab.backends.base import Completion
+
+        self.calls.append((len(prompts), params.n))
+        out = []
+        for prompt in prompts:
+            user = dict(prompt.messages)["user"]
+            hint = "correct final answer" in user
+            i, gold = self.index[user.split("\n")[0]]
+            row = []
+            for _ in range(params.n):
+                j = 0 if hint else self.tried.get(i, 0)
+                self.tried[i] = j + (not hint)
+                good = (i == 3) if hint else (j == i % 4)
+                text = f"Let me add.\nThen check {j}.\n</think>\nFinal: {gold if good else 'x'}"
+                row.append(Completion(text, 12, "stop"))
+            out.append(row)
+        return out
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_tries_keep_the_first_verified_attempt(parallel):
+    """Parallel tries sample every try in one call and keep the first verified one in try order;
+    sequential tries stop at it. Either way the kept response is the first verified attempt."""
+    from thinklab.star.generate import solve_chunk
+
+    problems = get_task("arith:train").load(None, "train")[:8]
+    cfg = StarConfig(
+        base_model="x",
+        tries=3,
+        rationalize_tries=1,
+        parallel_tries=parallel,
+        user_template="{problem}",
+        rationalize_template="{problem}\nThe correct final answer is '{answer}'.",
+    )
+    cfg.generation.temperature = 1.0
+    engine = _ScriptedStarEngine(problems)
+    rows = solve_chunk(engine, cfg, problems, 1, 0)
+    # one call per phase in parallel (plain, hint); one per try otherwise, over a shrinking batch
+    expected_calls = [(8, 3), (2, 1)] if parallel else [(8, 1), (6, 1), (4, 1), (2, 1)]
+    assert engine.calls == expected_calls
+    for i, r in enumerate(rows):
+        plain = [a for a in r["attempts"] if not a["hint"]]
+        hinted = [a for a in r["attempts"] if a["hint"]]
+        assert [a["try"] for a in plain] == list(range(len(plain)))
+        if i % 4 < 3:  # verified at try i % 4: first verified kept
+            assert len(plain) == (3 if parallel else i % 4 + 1)
+            assert r["kind"] == ("first" if i % 4 == 0 else "retry")
+            assert r["response"].endswith(plain[i % 4]["text"]) and plain[i % 4]["ok"]
+            assert hinted == []
+        else:
+            assert len(plain) == 3 and not any(a["ok"] for a in plain)
+            assert len(hinted) == 1
+            assert r["kind"] == ("rationalized" if i == 3 else None)

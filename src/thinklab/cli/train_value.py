@@ -24,6 +24,11 @@ def register(train: typer.Typer) -> None:
         weight_decay: float = typer.Option(0.1, help="AdamW weight decay (not on norms and biases)."),
         max_length: int = typer.Option(1024, help="Longest sequence in tokens (longer ones are cut)."),
         dropout: float = typer.Option(0.05, help="Dropout on hidden states before the head (training only)."),
+        logprob_features: bool = typer.Option(
+            False,
+            help="Head also reads the policy's running log-prob statistics (a frozen copy of --model "
+            "is saved with it; not in VGS). See docs/search.md.",
+        ),
         save_steps: int = typer.Option(0, help="Checkpoint every N steps; a rerun then resumes (0: off)."),
         seed: int = typer.Option(42, help="Seed."),
         trust_remote_code: bool = typer.Option(False, help="Allow model repos to run their own code."),
@@ -45,6 +50,7 @@ def register(train: typer.Typer) -> None:
             weight_decay=weight_decay,
             max_length=max_length,
             dropout=dropout,
+            logprob_features=logprob_features,
             save_steps=save_steps,
             seed=seed,
             trust_remote_code=trust_remote_code,

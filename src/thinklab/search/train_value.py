@@ -48,6 +48,7 @@ class ValueTrainConfig:
     max_length: int = 1024
     num_labels: int = 3
     dropout: float = 0.05
+    logprob_features: bool = False  # head also reads the policy's log-prob statistics (not in VGS)
     bf16: bool | None = None  # default: on where supported (CUDA with bf16, or CPU autocast)
     seed: int = 42
     logging_steps: int = 10
@@ -71,7 +72,11 @@ def build_examples(rows: Sequence[dict], tokenizer: Any, max_length: int) -> lis
             mask = [1 if (e > len(head) and e > s) else 0 for s, e in spans]
             if sum(mask) == 0:
                 continue  # the roll-out fell beyond max_length: nothing to learn from it
-            examples.append({"input_ids": ids, "rollout_mask": mask, "labels": int(label)})
+            # The policy's tokens (roll-in and roll-out), by the same rule; read by log-prob features.
+            generated = [1 if (e > len(row["prompt"]) and e > s) else 0 for s, e in spans]
+            examples.append(
+                {"input_ids": ids, "rollout_mask": mask, "generated_mask": generated, "labels": int(label)}
+            )
     return examples
 
 
@@ -94,6 +99,9 @@ class ValueCollator:
             ),
             "rollout_mask": torch.tensor(
                 [b["rollout_mask"] + [0] * (width - len(b["rollout_mask"])) for b in batch]
+            ),
+            "generated_mask": torch.tensor(
+                [b["generated_mask"] + [0] * (width - len(b["generated_mask"])) for b in batch]
             ),
             "labels": torch.tensor([b["labels"] for b in batch]),
         }
@@ -118,7 +126,9 @@ def run_train_value(cfg: ValueTrainConfig) -> Path:
         raise ThinklabError(f"{cfg.data} holds no usable roll-outs")
     model = ValueModel.from_backbone(
         cfg.model,
-        ValueHeadConfig(num_labels=cfg.num_labels, dropout=cfg.dropout),
+        ValueHeadConfig(
+            num_labels=cfg.num_labels, dropout=cfg.dropout, logprob_features=cfg.logprob_features
+        ),
         trust_remote_code=cfg.trust_remote_code,
     )
     out = Path(cfg.out_dir)

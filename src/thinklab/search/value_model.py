@@ -11,6 +11,15 @@
 Saved as a plain Hugging Face model directory of the backbone (config, weights, tokenizer: `AutoModel`
 loads it) plus `value_head.safetensors` and `value_config.json`, so nothing custom is needed to read
 the backbone and no remote code is ever run.
+
+Optional extension (`logprob_features`, off by default, not in VGS): the head also reads four running
+statistics of the *policy's* log-probabilities of the generated tokens (the token's own, the running
+mean, the running minimum, the running mass below -2 nats), from a frozen copy of the policy saved in
+`logprob_model/`. Why: a sampled trace usually goes wrong at one low-probability token (a slipped
+digit, a skipped operation), which the policy itself finds unlikely but which a hidden state does not
+expose to a head; on the tiny model at T 1.0 the policy's summed log-prob ranks one problem's right and
+wrong finished traces at within-problem AUC 0.95 where the plain head gets 0.51 (docs/search.md,
+session 6). The cost is a second forward pass of the policy for every scored token.
 """
 
 from __future__ import annotations
@@ -29,6 +38,8 @@ from thinklab.prompting.modes import MARKER_FILE, ChatPrompt, Prompt, modes_for,
 
 HEAD_FILE = "value_head.safetensors"
 CONFIG_FILE = "value_config.json"
+LOGPROB_DIR = "logprob_model"  # the frozen policy copy whose log-probs the head reads (optional)
+N_LOGPROB_FEATURES = 4
 LABELS = ("wrong", "correct", "unfinished")
 SUCCESS_INDEX = 1
 
@@ -40,6 +51,26 @@ class ValueHeadConfig:
     success_index: int = SUCCESS_INDEX
     base_model: str = ""
     format: str = "thinklab-value-v1"
+    logprob_features: bool = False  # head also reads the policy's running log-prob statistics
+
+
+def logprob_features(
+    logits: torch.Tensor, input_ids: torch.Tensor, generated_mask: torch.Tensor
+) -> torch.Tensor:
+    """(B, T, 4) causal statistics of log p(token_t | tokens_<t) over the generated tokens up to t:
+    the token's own log-prob, the running mean, the running minimum, and the running sum of the
+    log-prob below -2 nats (how much "slip" the prefix holds). Prompt positions read 0 throughout.
+    Scaled to O(1) so that they sit beside hidden states without a normaliser."""
+    logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+    tok = logp.gather(-1, input_ids[:, 1:, None])[..., 0]
+    tok = torch.cat([torch.zeros_like(tok[:, :1]), tok], dim=1)  # position 0 has no prediction
+    gen = generated_mask.to(tok.dtype)
+    tok = tok * gen
+    count = gen.cumsum(1).clamp(min=1.0)
+    mean = tok.cumsum(1) / count
+    running_min = tok.cummin(1).values  # prompt positions hold 0, never below a generated token's
+    slip = (tok + 2.0).clamp(max=0.0).cumsum(1)
+    return torch.stack([tok / 10.0, mean, running_min / 10.0, slip / 10.0], dim=-1)
 
 
 def encode(tokenizer: Any, text: str, offsets: bool = False) -> dict:
@@ -54,15 +85,30 @@ class ValueModel(nn.Module):
     """Backbone + per-token head. `forward` returns `{"loss", "logits"}` so the Transformers Trainer
     trains it as is; `__call__(prompts, texts)` via `ValueFunction` gives values for search."""
 
-    def __init__(self, backbone: nn.Module, cfg: ValueHeadConfig) -> None:
+    def __init__(
+        self, backbone: nn.Module, cfg: ValueHeadConfig, logprob_model: nn.Module | None = None
+    ) -> None:
         super().__init__()
         h = backbone.config.hidden_size
+        if cfg.logprob_features and logprob_model is None:
+            raise ValueError("a value head with logprob_features needs the policy (logprob_model)")
         self.backbone = backbone
         self.value_config = cfg
+        self.logprob_model = logprob_model
+        if logprob_model is not None:
+            logprob_model.requires_grad_(False)
+            logprob_model.eval()
+        extra = N_LOGPROB_FEATURES if cfg.logprob_features else 0
         self.dropout = nn.Dropout(cfg.dropout)
         self.head = nn.Sequential(
-            nn.Linear(h, h, bias=False), nn.ReLU(), nn.Linear(h, cfg.num_labels, bias=False)
+            nn.Linear(h + extra, h, bias=False), nn.ReLU(), nn.Linear(h, cfg.num_labels, bias=False)
         )
+
+    def train(self, mode: bool = True) -> ValueModel:
+        super().train(mode)
+        if self.logprob_model is not None:  # frozen: never dropout, never updated
+            self.logprob_model.eval()
+        return self
 
     # ------------------------------------------------------------------ model
     def forward(
@@ -71,9 +117,20 @@ class ValueModel(nn.Module):
         attention_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         rollout_mask: torch.Tensor | None = None,
+        generated_mask: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor | None]:
+        """`generated_mask` (B, T) marks the policy's tokens (after the prompt); only the log-prob
+        features read it (default: every attended token)."""
         hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        logits = self.head(self.dropout(hidden).to(self.head[0].weight.dtype)).float()
+        features = self.dropout(hidden)
+        if self.logprob_model is not None:
+            if generated_mask is None:
+                generated_mask = attention_mask if attention_mask is not None else torch.ones_like(input_ids)
+            with torch.no_grad():
+                lm_logits = self.logprob_model(input_ids=input_ids, attention_mask=attention_mask).logits
+                extra = logprob_features(lm_logits, input_ids, generated_mask)
+            features = torch.cat([features.float(), extra], dim=-1)
+        logits = self.head(features.to(self.head[0].weight.dtype)).float()
         loss = None
         if labels is not None:
             if rollout_mask is None:
@@ -97,6 +154,8 @@ class ValueModel(nn.Module):
             tokenizer.save_pretrained(str(out))
         head = {k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}
         save_file(head, str(out / HEAD_FILE), metadata={"format": "pt"})
+        if self.logprob_model is not None:
+            self.logprob_model.save_pretrained(str(out / LOGPROB_DIR), safe_serialization=True)
         (out / CONFIG_FILE).write_text(json.dumps(asdict(self.value_config), indent=2) + "\n")
         marker = Path(self.value_config.base_model) / MARKER_FILE if self.value_config.base_model else None
         if marker is not None and marker.is_file():  # keep the prompt-mode family of thinklab models
@@ -118,7 +177,14 @@ class ValueModel(nn.Module):
             )
         cfg = ValueHeadConfig(**json.loads((path / CONFIG_FILE).read_text()))
         backbone = AutoModel.from_pretrained(str(path), dtype=dtype, trust_remote_code=trust_remote_code)
-        model = cls(backbone, cfg)
+        policy = None
+        if cfg.logprob_features:
+            from transformers import AutoModelForCausalLM
+
+            policy = AutoModelForCausalLM.from_pretrained(
+                str(path / LOGPROB_DIR), dtype=dtype, trust_remote_code=trust_remote_code
+            )
+        model = cls(backbone, cfg, policy)
         model.head.load_state_dict(load_file(str(path / HEAD_FILE)))
         model.head.to(dtype)
         return model
@@ -127,8 +193,9 @@ class ValueModel(nn.Module):
     def from_backbone(
         cls, model: str, cfg: ValueHeadConfig | None = None, dtype: torch.dtype = torch.float32, **kw: Any
     ) -> ValueModel:
-        """A fresh head on a causal LM's backbone (`tiny`, a local dir or a hub id)."""
-        from transformers import AutoModel
+        """A fresh head on a causal LM's backbone (`tiny`, a local dir or a hub id); with
+        `cfg.logprob_features` also a frozen copy of that causal LM, whose log-probs the head reads."""
+        from transformers import AutoModel, AutoModelForCausalLM
 
         from thinklab.tiny.model import resolve_model_path
 
@@ -137,9 +204,14 @@ class ValueModel(nn.Module):
         cfg.base_model = cfg.base_model or path
         try:
             backbone = AutoModel.from_pretrained(path, dtype=dtype, **kw)
+            policy = (
+                AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **kw)
+                if cfg.logprob_features
+                else None
+            )
         except (OSError, ValueError) as exc:
             raise ThinklabError(f"cannot load backbone {model!r}: {str(exc).splitlines()[0]}") from None
-        return cls(backbone, cfg)
+        return cls(backbone, cfg, policy)
 
 
 def token_loss(logits: torch.Tensor, labels: torch.Tensor, rollout_mask: torch.Tensor) -> torch.Tensor:
@@ -212,12 +284,24 @@ class ValueFunction:
             return render_chat(self.tokenizer, user, system) + prefill + text
         return prompt + text
 
-    def values(self, texts: Sequence[str]) -> list[float]:
-        """P(correct) at the last token of each full text."""
-        ids = [encode(self.tokenizer, t)["input_ids"] for t in texts]
+    def values(self, texts: Sequence[str], prompt_chars: Sequence[int] | None = None) -> list[float]:
+        """P(correct) at the last token of each full text. `prompt_chars[i]`: where the policy's own
+        text starts in `texts[i]` (read only by a head with log-prob features; default 0)."""
+        reads_logprobs = self.model.value_config.logprob_features
+        encoded = [encode(self.tokenizer, t, offsets=reads_logprobs) for t in texts]
+        ids = [e["input_ids"] for e in encoded]
+        if reads_logprobs:  # a token is the policy's if it ends after the prompt (as in training)
+            starts = prompt_chars or [0] * len(texts)
+            gen = [
+                [1 if (end > start and end > s) else 0 for s, end in e["offset_mapping"]]
+                for e, start in zip(encoded, starts, strict=True)
+            ]
+        else:
+            gen = [[1] * len(x) for x in ids]
         if self.max_length:
             # Keep the end: the value is read at the last token, and that token must see its prefix.
             ids = [x[-self.max_length :] for x in ids]
+            gen = [g[-self.max_length :] for g in gen]
         self.last_tokens = [len(x) for x in ids]
         self.tokens_scored += sum(self.last_tokens)
         out = [0.0] * len(ids)
@@ -232,8 +316,11 @@ class ValueFunction:
             attention = torch.tensor(
                 [[1] * len(ids[k]) + [0] * (width - len(ids[k])) for k in idx], device=self.device
             )
+            generated = torch.tensor([gen[k] + [0] * (width - len(gen[k])) for k in idx], device=self.device)
             with torch.inference_mode():
-                logits = self.model(input_ids=input_ids, attention_mask=attention)["logits"]
+                logits = self.model(input_ids=input_ids, attention_mask=attention, generated_mask=generated)[
+                    "logits"
+                ]
                 last = attention.sum(1) - 1
                 probs = self.model.success_probs(logits[torch.arange(len(idx), device=self.device), last])
             for k, p in zip(idx, probs.tolist(), strict=True):
@@ -241,4 +328,5 @@ class ValueFunction:
         return out
 
     def __call__(self, prompts: Sequence[Prompt], texts: Sequence[str]) -> list[float]:
-        return self.values([self.text_of(p, t) for p, t in zip(prompts, texts, strict=True)])
+        full = [self.text_of(p, t) for p, t in zip(prompts, texts, strict=True)]
+        return self.values(full, [len(f) - len(t) for f, t in zip(full, texts, strict=True)])

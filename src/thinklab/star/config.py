@@ -105,6 +105,10 @@ class StarConfig:
     problems_per_round: int = 600  # QT-R1's n
     skip_solved: bool = True  # problems already in the merged data are not generated again
     tries: int = 1  # attempts per problem, stopping at the first verified one
+    # all tries of a phase in one batched call (n samples per prompt), the first verified kept: the same
+    # choice as trying one at a time, at the cost of the attempts a sequential loop would have skipped,
+    # but without one decoding pass per try over an ever smaller batch (the slow part on CPU and GPU alike)
+    parallel_tries: bool = True
     rationalize: bool = True
     rationalize_tries: int = 1
     eval_task: str = "math500"

@@ -9,7 +9,9 @@ written. A killed loop therefore ends with exactly the rows of an uninterrupted 
 
 Per problem (QT-R1's generator, with its bugs fixed):
 
-1. up to `tries` attempts with the plain prompt, stopping at the first one the verifier accepts;
+1. up to `tries` attempts with the plain prompt, keeping the first one the verifier accepts (by default
+   all tries are sampled in one batched call, `parallel_tries`; off, they run one at a time and stop
+   at the first verified one, which spends fewer tokens and far more time);
 2. if none passed and `rationalize` is on: up to `rationalize_tries` attempts with the hint prompt
    (the gold answer in the user turn). A rationalised response is kept only if it passes the same
    verifier (QT-R1 kept a regenerated output it never checked), and it is trained on *without* the hint
@@ -69,33 +71,45 @@ def _params(g: GenerationConfig) -> tuple[SamplingParams, BudgetConfig]:
 
 
 def _attempt(
-    backend: Any, cfg: StarConfig, g: GenerationConfig, problems: list[Problem], hint: bool, seed: int
+    backend: Any,
+    cfg: StarConfig,
+    g: GenerationConfig,
+    problems: list[Problem],
+    hint: bool,
+    seed: int,
+    n: int = 1,
 ):
-    """One budgeted, seeded generation for each problem; yields (problem, attempt record, verdict)."""
+    """`n` budgeted, seeded generations for each problem; yields (problem, attempt index, full text,
+    attempt record, verdict), a problem's attempts in order."""
     params, budget = _params(g)
     prompts, prefills = zip(
         *(make_prompt(backend, cfg, user_message(cfg, p, hint)) for p in problems), strict=True
     )
-    outs = generate_budgeted(backend, list(prompts), params.with_(seed=seed), g.max_tokens, budget)
+    outs = generate_budgeted(backend, list(prompts), params.with_(seed=seed, n=n), g.max_tokens, budget)
     for p, prefill, row in zip(problems, prefills, outs, strict=True):
-        r = row[0]
-        full = prefill + r.text
-        v = verify(
-            full,
-            p.answer,
-            max_steps=cfg.max_steps,
-            min_steps=cfg.min_steps,
-            check_equations=cfg.check_equations,
-        )
-        record = {
-            "hint": hint,
-            "text": r.text,
-            "tokens": r.tokens,
-            "finish_reason": r.finish_reason,
-            "forced_answer": r.forced_answer,
-            **v.to_dict(),
-        }
-        yield p, full, record, v
+        for k, r in enumerate(row):
+            yield (p, k, *_record(cfg, p, prefill, r, hint))
+
+
+def _record(cfg: StarConfig, p: Problem, prefill: str, r: Any, hint: bool) -> tuple[str, dict, Any]:
+    """(full assistant text, attempt record, verdict) of one generation."""
+    full = prefill + r.text
+    v = verify(
+        full,
+        p.answer,
+        max_steps=cfg.max_steps,
+        min_steps=cfg.min_steps,
+        check_equations=cfg.check_equations,
+    )
+    record = {
+        "hint": hint,
+        "text": r.text,
+        "tokens": r.tokens,
+        "finish_reason": r.finish_reason,
+        "forced_answer": r.forced_answer,
+        **v.to_dict(),
+    }
+    return full, record, v
 
 
 def solve_chunk(
@@ -114,17 +128,21 @@ def solve_chunk(
         }
         for p in chunk
     }
-    tries = 1 if cfg.generation.temperature == 0 else cfg.tries  # greedy tries are identical
-    phases = [(False, t) for t in range(tries)]
-    if cfg.rationalize:
-        r_tries = 1 if cfg.generation.temperature == 0 else cfg.rationalize_tries
-        phases += [(True, t) for t in range(r_tries)]
+    greedy = cfg.generation.temperature == 0  # greedy tries are identical
+    phases = []  # (hint, first try index, tries in this call)
+    for hint, n in ((False, cfg.tries), (True, cfg.rationalize_tries if cfg.rationalize else 0)):
+        n = min(n, 1) if greedy else n
+        if cfg.parallel_tries and n:
+            phases.append((hint, 0, n))
+        else:
+            phases += [(hint, t, 1) for t in range(n)]
     pending = list(chunk)
-    for hint, t in phases:
+    for hint, first, n in phases:
         if not pending:
             break
-        seed = chunk_seed(cfg.seed, round_index, "hint" if hint else "try", chunk_index, t)
-        for p, full, record, v in _attempt(backend, cfg, cfg.generation, pending, hint, seed):
+        seed = chunk_seed(cfg.seed, round_index, "hint" if hint else "try", chunk_index, first)
+        for p, k, full, record, v in _attempt(backend, cfg, cfg.generation, pending, hint, seed, n):
+            t = first + k
             row = rows[p.id]
             row["attempts"].append({"try": t, **record})
             if v.ok and row["kind"] is None:
@@ -142,7 +160,7 @@ def eval_chunk(
     """Held-out rows: one plain-prompt response per problem, verified."""
     seed = chunk_seed(cfg.seed, "eval", round_index, chunk_index)
     rows = []
-    for p, _full, record, _v in _attempt(backend, cfg, cfg.eval_generation, chunk, False, seed):
+    for p, _k, _full, record, _v in _attempt(backend, cfg, cfg.eval_generation, chunk, False, seed):
         row = {"id": p.id, "gold": p.answer, **record}
         if "level" in p.metadata:
             row["level"] = p.metadata["level"]
