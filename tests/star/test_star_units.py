@@ -286,6 +286,32 @@ def test_verbose_star_style_is_the_models_own_thought_with_a_final_line():
         render_star_response(p, "terse")
 
 
+def test_rambling_style_adds_only_true_recomputations():
+    from thinklab.star.tiny import RAMBLE_TRIES
+
+    problems = arith.generate(40, "train", 3, levels=(4,))
+    extra = []
+    for p in problems:
+        verbose, rambling = render_star_response(p, "verbose"), render_star_response(p, "rambling")
+        assert rambling == render_star_response(p, "rambling")  # deterministic per problem
+        v_lines, r_lines = verbose.split("\n\n"), rambling.split("\n\n")
+        # walking both in order, every rambling line is the next verbose line or an added recompute
+        j, added = 0, []
+        for line in r_lines:
+            if j < len(v_lines) and line == v_lines[j]:
+                j += 1
+            else:
+                added.append(line)
+        assert j == len(v_lines)
+        assert all(line.startswith("Wait, let me recompute") for line in added)
+        assert verify(rambling, str(p.answer), max_steps=99, check_equations=True).ok
+        extra.append(len(r_lines) - len(v_lines))
+    # Binomial(RAMBLE_TRIES, 1/2) per step: mean RAMBLE_TRIES / 2 per step (4 steps here), spread out
+    mean = sum(extra) / len(extra)
+    assert abs(mean - 4 * RAMBLE_TRIES / 2) < 2.0
+    assert len(set(extra)) > 3
+
+
 def test_kill_hook_is_off_unless_its_stage_is_named(monkeypatch):
     from thinklab.star.generate import KILL_ENV, kill_point
 

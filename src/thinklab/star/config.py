@@ -86,7 +86,7 @@ class InitConfig:
 
     data: str | None = None
     arith_examples: int = 0
-    arith_style: str = "verbose"  # verbose | steps (thinklab.star.tiny)
+    arith_style: str = "verbose"  # verbose | steps | rambling (thinklab.star.tiny)
     hint_fraction: float = 0.0
     seed: int = 7
     train: TrainConfig = field(default_factory=TrainConfig)

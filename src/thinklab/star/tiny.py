@@ -30,11 +30,17 @@ with one (STaR shows its hint format in few-shot examples; a tiny model needs to
 from __future__ import annotations
 
 import random
+import re
 
 from thinklab.data.writers import Example
 from thinklab.tasks import arith
 
-STYLES = ("verbose", "steps")
+STYLES = ("verbose", "steps", "rambling")
+# `rambling`: after each `Step k` line, Binomial(RAMBLE_TRIES, 1/2) extra "Wait, let me recompute" lines.
+# The count decides how a greedy decoder behaves: it writes another recompute while more than half of
+# the training traces that reached this count went on, i.e. RAMBLE_TRIES = 6 gives 4 per step.
+RAMBLE_TRIES = 6
+_STEP_LINE = re.compile(r"^Step \d+: (?P<expr>.+?) = (?P<value>-?\d+)\.$")
 
 
 def render_star_response(p: arith.ArithProblem, style: str = "steps") -> str:
@@ -42,7 +48,9 @@ def render_star_response(p: arith.ArithProblem, style: str = "steps") -> str:
 
     `steps`: the restatement and the `Step k:` lines only (level + 1 reasoning lines); `verbose`: the
     model's own thought in the shipped style (`arith.SHIPPED_STYLE`: checks, recomputations, summaries,
-    "So the answer is N.") unchanged.
+    "So the answer is N.") unchanged; `rambling`: the shipped style with a random number of extra
+    recomputations after every step (true, useless lines: a deliberately *behavioural* weakness, which
+    breaks the step bound and the token budget on longer problems while the arithmetic stays right).
     """
     if style not in STYLES:
         raise ValueError(f"unknown STaR trace style {style!r}; choose one of {', '.join(STYLES)}")
@@ -50,6 +58,16 @@ def render_star_response(p: arith.ArithProblem, style: str = "steps") -> str:
         lines = arith.render_thought(p, "steps").split("\n\n")[:-1]
     else:
         lines = arith.render_thought(p, arith.SHIPPED_STYLE).split("\n\n")
+    if style == "rambling":
+        rng = random.Random(f"ramble/{p.key}")
+        out = []
+        for line in lines:
+            out.append(line)
+            step = _STEP_LINE.match(line)
+            if step:
+                k = sum(rng.random() < 0.5 for _ in range(RAMBLE_TRIES))
+                out += [f"Wait, let me recompute {step['expr']}. It is {step['value']}. Correct."] * k
+        lines = out
     return "<think>\n" + "\n\n".join(lines) + f"\n</think>\n\nFinal: {p.answer}"
 
 
