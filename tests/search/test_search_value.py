@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -237,3 +238,41 @@ def test_fresh_arith_problems_are_unseen_and_disjoint_from_benchmarks():
         get_task(f"arith-fresh:L8:{DEFAULT_TEST_SEED}")
     with pytest.raises(TaskError):
         get_task("arith-fresh:train:7")
+
+
+def test_freeze_backbone_trains_the_head_only(tmp_path):
+    """`freeze_backbone`: the saved backbone is the starting model's, bit for bit; the head moved."""
+    from safetensors.torch import load_file
+
+    from thinklab.tiny.model import resolve_model_path
+
+    rows = [
+        {
+            "id": f"p{i}",
+            "prompt": "<|user|>\nCompute 3 + 4 from left to right.\n<|assistant|>\n<think>\n",
+            "roll_in": "Step 1: 3 + 4 = 7.\n\n",
+            "roll_outs": ["So the answer is 7.\n</think>\n\n\\boxed{7}"],
+            "labels": [i % 2],
+            "cut": 0.5,
+        }
+        for i in range(8)
+    ]
+    data = tmp_path / "train.jsonl"
+    _write_rows(data, rows)
+    cfg = ValueTrainConfig(
+        data=str(data),
+        out_dir=str(tmp_path / "vm"),
+        max_steps=3,
+        batch_size=4,
+        learning_rate=1e-2,
+        dropout=0.0,
+        freeze_backbone=True,
+    )
+    out = run_train_value(cfg)
+    start = load_file(str(Path(resolve_model_path("tiny")) / "model.safetensors"))
+    saved = load_file(str(out / "model.safetensors"))
+    shared = [k for k in saved if f"model.{k}" in start or k in start]
+    assert shared, "no backbone tensor matched the starting checkpoint's names"
+    for k in shared:
+        assert torch.equal(saved[k], start.get(f"model.{k}", start.get(k))), k
+    assert json.loads((out / "value_training.json").read_text())["steps"] == 3

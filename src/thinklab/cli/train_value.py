@@ -29,6 +29,9 @@ def register(train: typer.Typer) -> None:
             help="Head also reads the policy's running log-prob statistics (a frozen copy of --model "
             "is saved with it; not in VGS). See docs/search.md.",
         ),
+        freeze_backbone: bool = typer.Option(
+            False, help="Train the head only (VGS trains the backbone too): fewer weights to overfit."
+        ),
         save_steps: int = typer.Option(0, help="Checkpoint every N steps; a rerun then resumes (0: off)."),
         seed: int = typer.Option(42, help="Seed."),
         trust_remote_code: bool = typer.Option(False, help="Allow model repos to run their own code."),
@@ -51,6 +54,7 @@ def register(train: typer.Typer) -> None:
             max_length=max_length,
             dropout=dropout,
             logprob_features=logprob_features,
+            freeze_backbone=freeze_backbone,
             save_steps=save_steps,
             seed=seed,
             trust_remote_code=trust_remote_code,

@@ -49,6 +49,7 @@ class ValueTrainConfig:
     num_labels: int = 3
     dropout: float = 0.05
     logprob_features: bool = False  # head also reads the policy's log-prob statistics (not in VGS)
+    freeze_backbone: bool = False  # train the head only (VGS trains both); fewer weights to overfit with
     bf16: bool | None = None  # default: on where supported (CUDA with bf16, or CPU autocast)
     seed: int = 42
     logging_steps: int = 10
@@ -131,6 +132,8 @@ def run_train_value(cfg: ValueTrainConfig) -> Path:
         ),
         trust_remote_code=cfg.trust_remote_code,
     )
+    if cfg.freeze_backbone:
+        model.backbone.requires_grad_(False)  # the Trainer's optimizer skips frozen parameters
     out = Path(cfg.out_dir)
     cuda = torch.cuda.is_available()
     bf16 = cfg.bf16 if cfg.bf16 is not None else (not cuda or torch.cuda.is_bf16_supported())

@@ -36,10 +36,16 @@ from thinklab.data.writers import Example
 from thinklab.tasks import arith
 
 STYLES = ("verbose", "steps", "rambling")
-# `rambling`: after each `Step k` line, Binomial(RAMBLE_TRIES, 1/2) extra "Wait, let me recompute" lines.
-# The count decides how a greedy decoder behaves: it writes another recompute while more than half of
-# the training traces that reached this count went on, i.e. RAMBLE_TRIES = 6 gives 4 per step.
-RAMBLE_TRIES = 6
+# `rambling`: after each `Step k` line, the first k of RAMBLE_LINES (k ~ Binomial(3, 1/2)), each a
+# true restatement of the step. The lines differ so that the model always knows how far it has got (with
+# one repeated line, a greedy decoder loops: measured, 83% time-outs), and the counts make a greedy
+# decoder write two of them after every step: P(k >= 1) = 7/8, P(k >= 2 | k >= 1) = 4/7,
+# P(k = 3 | k >= 2) = 1/4.
+RAMBLE_LINES = (
+    "Hmm, so {expr} gives {value}.",
+    "Let me verify {expr} once more: {value}.",
+    "Yes, {expr} is {value}.",
+)
 _STEP_LINE = re.compile(r"^Step \d+: (?P<expr>.+?) = (?P<value>-?\d+)\.$")
 
 
@@ -49,7 +55,7 @@ def render_star_response(p: arith.ArithProblem, style: str = "steps") -> str:
     `steps`: the restatement and the `Step k:` lines only (level + 1 reasoning lines); `verbose`: the
     model's own thought in the shipped style (`arith.SHIPPED_STYLE`: checks, recomputations, summaries,
     "So the answer is N.") unchanged; `rambling`: the shipped style with a random number of extra
-    recomputations after every step (true, useless lines: a deliberately *behavioural* weakness, which
+    restatements after every step (true, useless lines: a deliberately *behavioural* weakness, which
     breaks the step bound and the token budget on longer problems while the arithmetic stays right).
     """
     if style not in STYLES:
@@ -65,8 +71,8 @@ def render_star_response(p: arith.ArithProblem, style: str = "steps") -> str:
             out.append(line)
             step = _STEP_LINE.match(line)
             if step:
-                k = sum(rng.random() < 0.5 for _ in range(RAMBLE_TRIES))
-                out += [f"Wait, let me recompute {step['expr']}. It is {step['value']}. Correct."] * k
+                k = sum(rng.random() < 0.5 for _ in RAMBLE_LINES)
+                out += [form.format(**step.groupdict()) for form in RAMBLE_LINES[:k]]
         lines = out
     return "<think>\n" + "\n\n".join(lines) + f"\n</think>\n\nFinal: {p.answer}"
 
