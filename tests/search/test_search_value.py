@@ -18,6 +18,7 @@ from thinklab.search.value_model import (
     ValueFunction,
     ValueHeadConfig,
     ValueModel,
+    encode,
     logprob_features,
     token_loss,
 )
@@ -133,6 +134,9 @@ def test_logprob_head_round_trip_and_prompt_mask(tmp_path):
     fn = ValueFunction.load(out, device="cpu")
     as_generated = fn.values([p + t for p, t in zip(prompts, texts, strict=True)])
     assert as_generated != pytest.approx(after, abs=1e-6)
+    # compute accounting: two networks read every token
+    n_tokens = [len(encode(tok, p + t)["input_ids"]) for p, t in zip(prompts, texts, strict=True)]
+    assert fn.last_tokens == [2 * n for n in n_tokens]
 
 
 def test_not_a_value_model_dir(tmp_path):

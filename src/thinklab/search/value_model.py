@@ -237,8 +237,9 @@ def token_loss(logits: torch.Tensor, labels: torch.Tensor, rollout_mask: torch.T
 class ValueFunction:
     """Batched prefix scoring for search: `value_fn(prompts, texts)` -> P(correct) at each last token.
 
-    Sequences are sorted by length and right-padded in batches; `last_tokens` records how many tokens
-    each pair cost (compute accounting), `tokens_scored` the running total."""
+    Sequences are sorted by length and right-padded in batches; `last_tokens` records how many token
+    forwards each pair cost (compute accounting: twice its length when the head reads the policy's
+    log-probs, which runs a second network), `tokens_scored` the running total."""
 
     def __init__(
         self,
@@ -302,7 +303,9 @@ class ValueFunction:
             # Keep the end: the value is read at the last token, and that token must see its prefix.
             ids = [x[-self.max_length :] for x in ids]
             gen = [g[-self.max_length :] for g in gen]
-        self.last_tokens = [len(x) for x in ids]
+        # Cost in token forwards: a head with log-prob features runs the policy copy too (2 networks).
+        passes = 2 if reads_logprobs else 1
+        self.last_tokens = [passes * len(x) for x in ids]
         self.tokens_scored += sum(self.last_tokens)
         out = [0.0] * len(ids)
         order = sorted(range(len(ids)), key=lambda k: -len(ids[k]))
