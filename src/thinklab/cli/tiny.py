@@ -33,7 +33,10 @@ def register(app: typer.Typer) -> None:
             0.0, help="Share of rows that answer at once under the no-think prefill (no thinking)."
         ),
         direct_levels: str = typer.Option("1,2,3", help="Levels the direct-answer rows are drawn from."),
-        bf16: bool = typer.Option(True, help="bf16 autocast (CPU too, where the CPU supports it)."),
+        bf16: bool | None = typer.Option(
+            None,
+            help="bf16 autocast (default: on a bf16 GPU or a CPU with native bf16; emulated bf16 is ~30x slower).",
+        ),
         save_steps: int | None = typer.Option(None, help="Save a model-only checkpoint every N steps."),
         install: bool = typer.Option(False, help="Also copy the result over the shipped checkpoint."),
     ) -> None:

@@ -28,6 +28,7 @@ from typing import Any
 from thinklab.errors import ThinklabError
 from thinklab.search.rollouts import LABEL_CORRECT, read_rollouts
 from thinklab.search.value_model import ValueFunction, ValueHeadConfig, ValueModel, encode
+from thinklab.train.precision import default_bf16
 
 
 @dataclass
@@ -50,7 +51,7 @@ class ValueTrainConfig:
     dropout: float = 0.05
     logprob_features: bool = False  # head also reads the policy's log-prob statistics (not in VGS)
     freeze_backbone: bool = False  # train the head only (VGS trains both); fewer weights to overfit with
-    bf16: bool | None = None  # default: on where supported (CUDA with bf16, or CPU autocast)
+    bf16: bool | None = None  # default: where native (bf16 GPU, or CPU with AVX512-BF16/AMX)
     seed: int = 42
     logging_steps: int = 10
     save_steps: int = 0  # >0: Trainer checkpoints every N steps, and a rerun resumes from the last
@@ -136,7 +137,7 @@ def run_train_value(cfg: ValueTrainConfig) -> Path:
         model.backbone.requires_grad_(False)  # the Trainer's optimizer skips frozen parameters
     out = Path(cfg.out_dir)
     cuda = torch.cuda.is_available()
-    bf16 = cfg.bf16 if cfg.bf16 is not None else (not cuda or torch.cuda.is_bf16_supported())
+    bf16 = default_bf16(cfg.bf16)
     args = TrainingArguments(
         output_dir=str(out / "trainer"),
         num_train_epochs=cfg.epochs,

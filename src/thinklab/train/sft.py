@@ -22,6 +22,7 @@ from pathlib import Path
 from thinklab.data.writers import read_examples
 from thinklab.errors import ThinklabError
 from thinklab.prompting.modes import MARKER_FILE, render_chat
+from thinklab.train.precision import default_bf16
 
 
 @dataclass
@@ -42,7 +43,7 @@ class SFTRunConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     merge_lora: bool = True
-    bf16: bool | None = None  # default: on where supported (CUDA, or CPU autocast)
+    bf16: bool | None = None  # default: where native (bf16 GPU, or CPU with AVX512-BF16/AMX)
     gradient_checkpointing: bool = False
     seed: int = 42
     logging_steps: int = 10
@@ -89,11 +90,7 @@ def run_sft(cfg: SFTRunConfig) -> Path:
             task_type="CAUSAL_LM",
         )
     out = Path(cfg.out_dir)
-    bf16 = (
-        cfg.bf16
-        if cfg.bf16 is not None
-        else (not torch.cuda.is_available() or torch.cuda.is_bf16_supported())
-    )
+    bf16 = default_bf16(cfg.bf16)
     args = SFTConfig(
         output_dir=str(out / "trainer"),
         num_train_epochs=cfg.epochs,
