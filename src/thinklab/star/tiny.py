@@ -36,15 +36,17 @@ from thinklab.data.writers import Example
 from thinklab.tasks import arith
 
 STYLES = ("verbose", "steps", "rambling")
-# `rambling`: after each `Step k` line, the first k of RAMBLE_LINES (k ~ Binomial(3, 1/2)), each a
-# true restatement of the step. The lines differ so that the model always knows how far it has got (with
-# one repeated line, a greedy decoder loops: measured, 83% time-outs), and the counts make a greedy
-# decoder write two of them after every step: P(k >= 1) = 7/8, P(k >= 2 | k >= 1) = 4/7,
-# P(k = 3 | k >= 2) = 1/4.
+# `rambling`: after each step's lines, the first k of the RAMBLE_LINES it lacks (k ~ Binomial(3, 1/2)),
+# each a true restatement of the step in a line type the shipped model already writes (its recompute, double
+# check and running summary). Lines new to the model failed: 60 warm-start steps on "Hmm, so ... gives
+# ..." lines (words its 467-token BPE had never seen) left it writing garbage ("Hmo, so 28 + 4 oooo 32";
+# 1.3% held-out), and one repeated line made greedy decoding loop (83% time-outs). The lines differ, so
+# the model always knows how far it has got, and the counts make a greedy decoder write two of them
+# after every step: P(k >= 1) = 7/8, P(k >= 2 | k >= 1) = 4/7, P(k = 3 | k >= 2) = 1/4.
 RAMBLE_LINES = (
-    "Hmm, so {expr} gives {value}.",
-    "Let me verify {expr} once more: {value}.",
-    "Yes, {expr} is {value}.",
+    "Wait, let me recompute {expr}. It is {value}. Correct.",
+    "Let me double check: {expr} = {value}. Yes.",
+    "So far the values are {history}.",
 )
 _STEP_LINE = re.compile(r"^Step \d+: (?P<expr>.+?) = (?P<value>-?\d+)\.$")
 
@@ -55,7 +57,7 @@ def render_star_response(p: arith.ArithProblem, style: str = "steps") -> str:
     `steps`: the restatement and the `Step k:` lines only (level + 1 reasoning lines); `verbose`: the
     model's own thought in the shipped style (`arith.SHIPPED_STYLE`: checks, recomputations, summaries,
     "So the answer is N.") unchanged; `rambling`: the shipped style with a random number of extra
-    restatements after every step (true, useless lines: a deliberately *behavioural* weakness, which
+    recomputes, double checks and summaries after every step (true, useless lines: a deliberately *behavioural* weakness, which
     breaks the step bound and the token budget on longer problems while the arithmetic stays right).
     """
     if style not in STYLES:
@@ -65,16 +67,36 @@ def render_star_response(p: arith.ArithProblem, style: str = "steps") -> str:
     else:
         lines = arith.render_thought(p, arith.SHIPPED_STYLE).split("\n\n")
     if style == "rambling":
-        rng = random.Random(f"ramble/{p.key}")
-        out = []
-        for line in lines:
-            out.append(line)
-            step = _STEP_LINE.match(line)
-            if step:
-                k = sum(rng.random() < 0.5 for _ in RAMBLE_LINES)
-                out += [form.format(**step.groupdict()) for form in RAMBLE_LINES[:k]]
-        lines = out
+        lines = _ramble(lines, random.Random(f"ramble/{p.key}"))
     return "<think>\n" + "\n\n".join(lines) + f"\n</think>\n\nFinal: {p.answer}"
+
+
+def _ramble(lines: list[str], rng: random.Random) -> list[str]:
+    """After each step's own lines (its `Step` line and the checks the rules put after it), the first k
+    (k ~ Binomial(3, 1/2)) of the RAMBLE_LINES types the step does not already have, in a fixed order, so
+    no line repeats within a step."""
+    out: list[str] = []
+    history: list[str] = []
+    fields: dict[str, str] | None = None
+
+    def flush() -> None:
+        if fields is None:
+            return
+        k = sum(rng.random() < 0.5 for _ in RAMBLE_LINES)
+        block = out[out.index(fields["line"]) :]
+        fresh = [f for f in RAMBLE_LINES if not any(x.startswith(f.split("{")[0]) for x in block)]
+        out.extend(form.format(**fields) for form in fresh[:k])
+
+    for line in lines:
+        step = _STEP_LINE.match(line)
+        if step or line.startswith("So the answer"):
+            flush()
+            fields = None
+        out.append(line)
+        if step:
+            history.append(step["value"])
+            fields = {**step.groupdict(), "history": ", ".join(history), "line": line}
+    return out
 
 
 def seed_examples(
