@@ -36,17 +36,16 @@ from thinklab.data.writers import Example
 from thinklab.tasks import arith
 
 STYLES = ("verbose", "steps", "rambling")
-# `rambling`: after each step's lines, the first k of the RAMBLE_LINES it lacks (k ~ Binomial(3, 1/2)),
-# each a true restatement of the step in a line type the shipped model already writes (its recompute, double
-# check and running summary). Lines new to the model failed: 60 warm-start steps on "Hmm, so ... gives
-# ..." lines (words its 467-token BPE had never seen) left it writing garbage ("Hmo, so 28 + 4 oooo 32";
-# 1.3% held-out), and one repeated line made greedy decoding loop (83% time-outs). The lines differ, so
-# the model always knows how far it has got, and the counts make a greedy decoder write two of them
-# after every step: P(k >= 1) = 7/8, P(k >= 2 | k >= 1) = 4/7, P(k = 3 | k >= 2) = 1/4.
+# `rambling`: after each step's lines, the first k of the RAMBLE_LINES it lacks (k ~ Binomial(2, 1/2)),
+# each a true restatement of the step in a line type the shipped model already writes (its recompute and
+# double check). What failed: lines new to the model (60 warm-start steps on "Hmm, so ... gives ..."
+# lines, words its 467-token BPE had never seen, left it writing garbage: 1.3% held-out); one repeated
+# line (greedy decoding looped: 83% time-outs); and extra "So far the values are ..." summaries (the
+# model counts steps by its summary every third step; summaries elsewhere made it skip steps: 9.2%).
+# Greedy decoding writes one extra line a step (P(k >= 1) = 3/4, P(k = 2 | k >= 1) = 1/3).
 RAMBLE_LINES = (
     "Wait, let me recompute {expr}. It is {value}. Correct.",
     "Let me double check: {expr} = {value}. Yes.",
-    "So far the values are {history}.",
 )
 _STEP_LINE = re.compile(r"^Step \d+: (?P<expr>.+?) = (?P<value>-?\d+)\.$")
 
@@ -57,7 +56,7 @@ def render_star_response(p: arith.ArithProblem, style: str = "steps") -> str:
     `steps`: the restatement and the `Step k:` lines only (level + 1 reasoning lines); `verbose`: the
     model's own thought in the shipped style (`arith.SHIPPED_STYLE`: checks, recomputations, summaries,
     "So the answer is N.") unchanged; `rambling`: the shipped style with a random number of extra
-    recomputes, double checks and summaries after every step (true, useless lines: a deliberately *behavioural* weakness, which
+    recomputes and double checks after every step (true, useless lines: a deliberately *behavioural* weakness, which
     breaks the step bound and the token budget on longer problems while the arithmetic stays right).
     """
     if style not in STYLES:
@@ -72,20 +71,22 @@ def render_star_response(p: arith.ArithProblem, style: str = "steps") -> str:
 
 
 def _ramble(lines: list[str], rng: random.Random) -> list[str]:
-    """After each step's own lines (its `Step` line and the checks the rules put after it), the first k
-    (k ~ Binomial(3, 1/2)) of the RAMBLE_LINES types the step does not already have, in a fixed order, so
-    no line repeats within a step."""
+    """After each step's own lines (its `Step` line and the check the rules put after it, but before a
+    running summary), the first k (k ~ Binomial(2, 1/2)) of the RAMBLE_LINES types the step does not
+    already have, in a fixed order, so no line repeats within a step."""
     out: list[str] = []
-    history: list[str] = []
     fields: dict[str, str] | None = None
 
     def flush() -> None:
         if fields is None:
             return
         k = sum(rng.random() < 0.5 for _ in RAMBLE_LINES)
-        block = out[out.index(fields["line"]) :]
+        start = out.index(fields["line"])
+        block = out[start:]
         fresh = [f for f in RAMBLE_LINES if not any(x.startswith(f.split("{")[0]) for x in block)]
-        out.extend(form.format(**fields) for form in fresh[:k])
+        # before a running summary: the model reads "So far the values are" as "the next Step follows"
+        at = next((start + i for i, x in enumerate(block) if x.startswith("So far")), len(out))
+        out[at:at] = [form.format(**fields) for form in fresh[:k]]
 
     for line in lines:
         step = _STEP_LINE.match(line)
@@ -94,8 +95,7 @@ def _ramble(lines: list[str], rng: random.Random) -> list[str]:
             fields = None
         out.append(line)
         if step:
-            history.append(step["value"])
-            fields = {**step.groupdict(), "history": ", ".join(history), "line": line}
+            fields = {**step.groupdict(), "line": line}
     return out
 
 
