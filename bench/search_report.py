@@ -74,6 +74,12 @@ def _auc_table(a: dict) -> list[str]:
             for lv, m in a["by_level"].items()
         )
         lines.append(f"AUC within one level (all cuts): {per}. Brier score: {a['brier']:.3f}.")
+    f = a.get("finished")
+    if f and f.get("pairs"):
+        lines.append(
+            f"Finished roll-outs valued at their end: **within-problem AUC {_f3(f['within_problem_auc'])}** "
+            f"({f['pairs']} right/wrong pairs in {f['problems']} problems; pooled {_f3(f['pooled_auc'])})."
+        )
     lines.append("")
     return lines
 

@@ -280,3 +280,28 @@ def test_freeze_backbone_trains_the_head_only(tmp_path):
     for k in shared:
         assert torch.equal(saved[k], start.get(f"model.{k}", start.get(k))), k
     assert json.loads((out / "value_training.json").read_text())["steps"] == 3
+
+
+def test_finished_ranking_is_within_problem_by_hand():
+    """A scorer that reads a number off the text: within one problem the ranking counts, not the
+    difference between problems (the pooled AUC sees both). Unfinished roll-outs are left out."""
+    from thinklab.search.train_value import finished_ranking
+
+    def scorer(prompts, texts):
+        return [float(t.rsplit("v=", 1)[1]) for t in texts]
+
+    rows = [
+        # problem a: right 0.9 > wrong 0.8, right 0.7 < wrong 0.8 -> 1 win of 2
+        {"id": "a", "prompt": "P", "roll_in": "", "roll_outs": ["v=0.9", "v=0.8"], "labels": [1, 0]},
+        {"id": "a", "prompt": "P", "roll_in": "x ", "roll_outs": ["v=0.7", "v=0.05"], "labels": [1, 2]},
+        # problem b: all low, right 0.3 > wrong 0.2 -> 1 win of 1
+        {"id": "b", "prompt": "Q", "roll_in": "", "roll_outs": ["v=0.3", "v=0.2"], "labels": [1, 0]},
+        # problem c: only right answers: no pair
+        {"id": "c", "prompt": "R", "roll_in": "", "roll_outs": ["v=0.1"], "labels": [1]},
+    ]
+    out = finished_ranking(scorer, rows)
+    assert out["pairs"] == 3 and out["problems"] == 2
+    assert out["within_problem_auc"] == pytest.approx(2 / 3)
+    # pooled over the 6 finished roll-outs (4 right, 2 wrong): right above wrong in 4 of 8 pairs,
+    # counting 0.9>0.8, 0.9>0.2, 0.7>0.2, 0.3>0.2 = 4, and 0.7<0.8, 0.3<0.8, 0.1<0.8, 0.1<0.2 = 0
+    assert out["pooled_auc"] == pytest.approx(4 / 8)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from thinklab.errors import ThinklabError
-from thinklab.search.rollouts import LABEL_CORRECT, read_rollouts
+from thinklab.search.rollouts import LABEL_CORRECT, LABEL_UNFINISHED, read_rollouts
 from thinklab.search.value_model import ValueFunction, ValueHeadConfig, ValueModel, encode
 from thinklab.train.precision import default_bf16
 
@@ -297,10 +297,49 @@ def evaluate_value(fn: ValueFunction, rows: Sequence[dict]) -> dict:
                 "correct_rate": sum(y) / len(y),
                 "auc": roc_auc(v, y),
             }
+    out["finished"] = finished_ranking(fn, rows)
     # Brier score of the value as a probability of success, over all pairs.
     pairs = [(val, lab == LABEL_CORRECT) for r, val in zip(rows, values, strict=True) for lab in r["labels"]]
     out["brier"] = sum((v - float(y)) ** 2 for v, y in pairs) / len(pairs) if pairs else None
     return out
+
+
+def finished_ranking(fn: ValueFunction, rows: Sequence[dict]) -> dict:
+    """How the value ranks one problem's *finished* traces (prompt + roll-in + roll-out, valued at its
+    last token): within-problem ROC AUC of right over wrong, ties one half, pooled AUC beside it.
+
+    Why: best-of-N and weighted votes compare candidates of the same problem, so what they need is the
+    within-problem ranking; the prefix AUC above pools problems, where recognising a hard problem
+    already scores (docs/search.md, session 5: pooled 0.74, within-problem 0.48 on the same values).
+    Unfinished roll-outs are left out (they have no answer to vote for)."""
+    items = [
+        (r["id"], r["prompt"], r["roll_in"] + text, lab == LABEL_CORRECT)
+        for r in rows
+        for text, lab in zip(r["roll_outs"], r["labels"], strict=True)
+        if lab != LABEL_UNFINISHED
+    ]
+    if not items:
+        return {"problems": 0, "pairs": 0, "within_problem_auc": None, "pooled_auc": None}
+    values = fn([i[1] for i in items], [i[2] for i in items])
+    by_problem: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    for (pid, _, _, ok), v in zip(items, values, strict=True):
+        by_problem[pid].append((v, ok))
+    wins = pairs = 0.0
+    mixed = 0
+    for group in by_problem.values():
+        right = [v for v, ok in group if ok]
+        wrong = [v for v, ok in group if not ok]
+        mixed += bool(right and wrong)
+        for a in right:
+            for b in wrong:
+                pairs += 1
+                wins += 1.0 if a > b else 0.5 if a == b else 0.0
+    return {
+        "problems": mixed,
+        "pairs": int(pairs),
+        "within_problem_auc": wins / pairs if pairs else None,
+        "pooled_auc": roc_auc(values, [i[3] for i in items]),
+    }
 
 
 def evaluate_value_dir(model_dir: str, data: str, device: str | None = None) -> dict:
