@@ -5,7 +5,8 @@
 Reads, under the output dir: value_auc.json and value/value_training.json (value model), the
 strategies/*/summary.json of `thinklab search` (accuracy vs generated tokens per problem) and the
 forcing/*/summary.json of `thinklab eval --extend K` (s1 budget forcing), and the best-of-N run's
-candidates (how the value model ranks one problem's finished traces). Where a strategy or K has
+candidates (how the value model ranks one problem's finished traces), and each strategy's paired
+difference from majority vote on the same problems. Where a strategy or K has
 several run dirs (other settings), the most recently written one is shown and the others are named.
 """
 
@@ -126,6 +127,52 @@ def strategy_table(out: Path) -> list[str]:
     return lines
 
 
+def _per_problem(run: Path) -> dict[int, dict[str, float]]:
+    """{width: {problem id: accuracy}}; a strategy with several records per problem and width
+    (`single`: one per sample) is averaged."""
+    acc: dict[int, dict[str, list[float]]] = {}
+    for line in (run / "samples.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        acc.setdefault(int(r["budget"]), {}).setdefault(r["id"], []).append(float(bool(r["correct"])))
+    return {w: {pid: sum(v) / len(v) for pid, v in rows.items()} for w, rows in acc.items()}
+
+
+def paired_table(out: Path, reference: str = "majority") -> list[str]:
+    """Each strategy minus `reference` on the same problems at the same width: mean difference and its
+    paired standard error (s.d. of the per-problem differences / sqrt(n)). Paired, because every
+    strategy of one command runs on the same problems, so between-problem variance cancels; the
+    unpaired s.e. of each accuracy (the table above) overstates the noise of a difference."""
+    runs: dict[str, Path] = {}
+    for summary in (out / "strategies").glob("*/summary.json"):
+        name = json.loads(summary.read_text()).get("strategy", "?")
+        if name not in runs or summary.stat().st_mtime > (runs[name] / "summary.json").stat().st_mtime:
+            runs[name] = summary.parent
+    if reference not in runs or not (runs[reference] / "samples.jsonl").is_file():
+        return []
+    ref = _per_problem(runs[reference])
+    order = ["single", "majority", "weighted", "bon", "beam", "dvts"]
+    lines = [
+        f"| strategy | width | problems | accuracy − {reference} (points) | paired s.e. | better / worse problems |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in sorted(runs, key=lambda n: order.index(n) if n in order else 99):
+        if name == reference or not (runs[name] / "samples.jsonl").is_file():
+            continue
+        for width, rows in sorted(_per_problem(runs[name]).items()):
+            shared = sorted(set(rows) & set(ref.get(width, {})))
+            if not shared:
+                continue
+            d = [rows[k] - ref[width][k] for k in shared]
+            n = len(d)
+            mean = sum(d) / n
+            sd = (sum((x - mean) ** 2 for x in d) / (n - 1)) ** 0.5 if n > 1 else 0.0
+            lines.append(
+                f"| {name} | {width} | {n} | {100 * mean:+.1f} | {100 * sd / n**0.5:.1f} | "
+                f"{sum(x > 0 for x in d)} / {sum(x < 0 for x in d)} |"
+            )
+    return lines + [""]
+
+
 def within_problem_auc(rows: list[dict], key: str) -> tuple[float | None, int]:
     """P(a right candidate outranks a wrong one of the *same* problem) by `key`, ties one half, and the
     number of (right, wrong) pairs. Best-of-N and weighted votes need this ranking; the held-out AUC of
@@ -213,6 +260,7 @@ def main(argv: list[str]) -> int:
         ("Greedy reference", greedy_table(out)),
         ("Value model (held-out rollouts)", value_tables(out)),
         ("Strategies at equal budgets", strategy_table(out)),
+        ("Paired differences against majority vote (same problems, same width)", paired_table(out)),
         ("Ranking one problem's finished candidates (best-of-N)", ranking_table(out)),
         ("s1 budget forcing (greedy)", forcing_table(out)),
     ]

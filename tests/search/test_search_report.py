@@ -41,3 +41,30 @@ def test_ranking_table_reads_the_latest_bon_run(tmp_path):
     (run / "samples.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     table = report.ranking_table(tmp_path)
     assert "| 2 | 1 | 1 | 1.000 | 1.000 |" in table
+
+
+def _run(tmp_path, name, strategy, records):
+    run = tmp_path / "strategies" / name
+    run.mkdir(parents=True)
+    (run / "summary.json").write_text(json.dumps({"strategy": strategy, "budgets": {}}))
+    (run / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def test_paired_differences_by_hand(tmp_path):
+    def rec(pid, ok, budget=2):
+        return {"id": pid, "budget": budget, "correct": ok}
+
+    # majority right on a, b; wrong on c, d
+    _run(tmp_path, "m", "majority", [rec("a", 1), rec("b", 1), rec("c", 0), rec("d", 0)])
+    # weighted: fixes c, breaks b -> differences 0, -1, +1, 0: mean 0, s.d. sqrt(2/3)
+    _run(tmp_path, "w", "weighted", [rec("a", 1), rec("b", 0), rec("c", 1), rec("d", 0)])
+    # single: two samples per problem, averaged: a 1, b 0.5, c 0.5, d 0 -> diffs 0, -.5, +.5, 0
+    singles = [
+        rec(p, ok) for p, oks in {"a": (1, 1), "b": (1, 0), "c": (0, 1), "d": (0, 0)}.items() for ok in oks
+    ]
+    _run(tmp_path, "s", "single", singles)
+    table = report.paired_table(tmp_path)
+    sd = (2 / 3) ** 0.5
+    assert f"| weighted | 2 | 4 | +0.0 | {100 * sd / 2:.1f} | 1 / 1 |" in table
+    assert f"| single | 2 | 4 | +0.0 | {100 * (0.5 / 3) ** 0.5 / 2:.1f} | 1 / 1 |" in table
+    assert not any(line.startswith("| majority") for line in table)
