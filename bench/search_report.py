@@ -16,6 +16,8 @@ import json
 import sys
 from pathlib import Path
 
+from thinklab.search.train_value import within_group_auc
+
 
 def _latest(dirs: list[Path]) -> tuple[Path, list[Path]]:
     dirs = sorted(dirs, key=lambda d: (d / "summary.json").stat().st_mtime)
@@ -178,15 +180,9 @@ def within_problem_auc(rows: list[dict], key: str) -> tuple[float | None, int]:
     number of (right, wrong) pairs. Best-of-N and weighted votes need this ranking; the held-out AUC of
     `thinklab value-eval` pools problems, so a value model that only recognises hard problems scores well
     there and still picks at random among one problem's candidates."""
-    wins = pairs = 0.0
-    for r in rows:
-        right = [c[key] for c in r["candidates"] if c["answer"] == r["gold"]]
-        wrong = [c[key] for c in r["candidates"] if c["answer"] != r["gold"]]
-        for a in right:
-            for b in wrong:
-                pairs += 1
-                wins += 1.0 if a > b else 0.5 if a == b else 0.0
-    return (wins / pairs if pairs else None), int(pairs)
+    groups = [[(c[key], c["answer"] == r["gold"]) for c in r["candidates"]] for r in rows]
+    auc, pairs, _ = within_group_auc(groups)
+    return auc, pairs
 
 
 def ranking_table(out: Path) -> list[str]:

@@ -13,23 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 from collections import defaultdict
+from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from thinklab.search.train_value import within_group_auc
 from thinklab.tiny.model import resolve_model_path
-
-
-def within_auc(groups: list[list[tuple[float, bool]]]) -> tuple[float, int]:
-    wins = pairs = 0.0
-    for g in groups:
-        right = [s for s, ok in g if ok]
-        wrong = [s for s, ok in g if not ok]
-        for a in right:
-            for b in wrong:
-                pairs += 1
-                wins += 1.0 if a > b else 0.5 if a == b else 0.0
-    return wins / pairs, int(pairs)
 
 
 def main() -> None:
@@ -42,7 +32,7 @@ def main() -> None:
     tok = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path).eval()
     by_problem: dict[str, list[dict]] = defaultdict(list)
-    for line in open(f"{args.run_dir}/samples.jsonl"):
+    for line in Path(args.run_dir, "samples.jsonl").read_text().splitlines():
         r = json.loads(line)
         if int(r["budget"]) == args.budget:
             by_problem[r["id"]].append(r)
@@ -67,7 +57,7 @@ def main() -> None:
     print(f"{len(mixed)} problems with right and wrong samples at width {args.budget}")
     print("| ranker | within-problem AUC | pairs |\n|---|---|---|")
     for k, groups in scores.items():
-        auc, n = within_auc(groups)
+        auc, n, _ = within_group_auc(groups)
         print(f"| {k} | {auc:.3f} | {n} |")
 
 

@@ -20,7 +20,7 @@ import json
 import shutil
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,6 +249,24 @@ def roc_auc(scores: Sequence[float], positives: Sequence[bool]) -> float | None:
     return u / (len(pos) * len(neg))
 
 
+def within_group_auc(groups: Iterable[Sequence[tuple[float, bool]]]) -> tuple[float | None, int, int]:
+    """P(a positive outranks a negative of the *same* group), ties one half, over all such pairs; also
+    the number of pairs and of groups that hold both classes. Each group is [(score, positive), ...],
+    e.g. one problem's candidates. Best-of-N and weighted votes compare candidates of one problem, so
+    this, not the pooled `roc_auc`, is what they get from a value model."""
+    wins = pairs = 0.0
+    mixed = 0
+    for group in groups:
+        pos = [v for v, ok in group if ok]
+        neg = [v for v, ok in group if not ok]
+        mixed += bool(pos and neg)
+        for a in pos:
+            for b in neg:
+                pairs += 1
+                wins += 1.0 if a > b else 0.5 if a == b else 0.0
+    return (wins / pairs if pairs else None), int(pairs), mixed
+
+
 def evaluate_value(fn: ValueFunction, rows: Sequence[dict]) -> dict:
     """ROC AUC of V(prompt + roll-in) against each roll-out's outcome (1 = correct vs 0/2), per cut.
 
@@ -324,20 +342,11 @@ def finished_ranking(fn: ValueFunction, rows: Sequence[dict]) -> dict:
     by_problem: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     for (pid, _, _, ok), v in zip(items, values, strict=True):
         by_problem[pid].append((v, ok))
-    wins = pairs = 0.0
-    mixed = 0
-    for group in by_problem.values():
-        right = [v for v, ok in group if ok]
-        wrong = [v for v, ok in group if not ok]
-        mixed += bool(right and wrong)
-        for a in right:
-            for b in wrong:
-                pairs += 1
-                wins += 1.0 if a > b else 0.5 if a == b else 0.0
+    auc, pairs, mixed = within_group_auc(by_problem.values())
     return {
         "problems": mixed,
-        "pairs": int(pairs),
-        "within_problem_auc": wins / pairs if pairs else None,
+        "pairs": pairs,
+        "within_problem_auc": auc,
         "pooled_auc": roc_auc(values, [i[3] for i in items]),
     }
 
