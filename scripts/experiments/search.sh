@@ -4,9 +4,11 @@
 # (run dirs and rollout files carry the model's content fingerprint, so a retrained checkpoint starts
 # fresh instead of resuming stale results).
 #
-# Defaults = exactly what docs/search.md reports for session 4 (the v2 checkpoint, 144 value-training
-# problems; session 3 used MAX_TOKENS=320 TRAIN_LIMIT=48;
-# its T 0.8 run: SAMPLING=temperature=0.8,top_p=0.95 SEARCH_LIMIT=40 FORCE_LIMIT=40). Bigger:
+# Defaults = what docs/search.md reports for session 6 (the v2 checkpoint, T 1.0, 144 value-training
+# problems, a value head that reads the policy's log-probs with the backbone frozen; 45 min on 2 cores).
+# Session 4 (T 0.6, VGS head): SAMPLING=temperature=0.6,top_p=0.95 VALUE_ARGS=; session 6's T 0.8 run:
+# SAMPLING=temperature=0.8,top_p=0.95 VALUE_ARGS=--logprob-features; session 3 used MAX_TOKENS=320
+# TRAIN_LIMIT=48 (its T 0.8 run: SAMPLING=temperature=0.8,top_p=0.95 SEARCH_LIMIT=40 FORCE_LIMIT=40). Bigger:
 #   SCALE=full scripts/experiments/search.sh      (hours on 2 CPU cores, minutes on one GPU with
 #                                                  BACKEND_ARGS=device=cuda; --backend vllm for real models)
 # On a shared machine, take the CPU lock per command:
@@ -20,8 +22,8 @@ MODEL="${MODEL:-tiny}"             # the policy (and the value model's backbone)
 SLICE="${SLICE:-arith:L8}"          # hardest trained level (v2 greedy: 82% on 100; levels 9-10 are ~1%, no search room)
 FRESH="${FRESH:-arith-fresh:L8:7}"  # value-training problems: same level, unseen by policy and benchmarks
 MAX_TOKENS="${MAX_TOKENS:-384}"     # per-trace budget: level-8 greedy traces are 250-320 tokens (5% pass 320)
-SAMPLING="${SAMPLING:-temperature=0.6,top_p=0.95}"  # VGS's sampling (methods.md §3)
-VALUE_ARGS="${VALUE_ARGS:-}"        # extra `train value` flags, e.g. --logprob-features (session 6)
+SAMPLING="${SAMPLING:-temperature=1.0,top_p=1.0}"  # pure sampling: VGS's T 0.6 leaves v2 no room (docs/search.md)
+VALUE_ARGS="${VALUE_ARGS---logprob-features --freeze-backbone}"  # extra `train value` flags (VGS: none)
 
 # The small scale's problem counts can be overridden: TRAIN_LIMIT, TEST_LIMIT, SEARCH_LIMIT, FORCE_LIMIT.
 if [[ "${SCALE:-small}" == full ]]; then
@@ -62,6 +64,12 @@ $TL rollouts --model "$MODEL" --task "$SLICE" --limit "$TEST_LIMIT" --n-rollins 
   --cuts 0.25,0.5,0.75 --n-rollouts "$TEST_ROLLOUTS" --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" --seed 1 \
   --out "$OUT/rollouts/test-greedy.jsonl"
 
+# 2c. Validation roll-outs on other fresh problems (seed 9), to compare value models without the
+#     evaluated problems (docs/search.md, session 6).
+step "2c rollouts (fresh validation problems)"
+$TL rollouts --model "$MODEL" --task "${FRESH%:*}:9" --limit 48 --n-rollins 2 --cuts 0.25,0.5,0.75 \
+  --n-rollouts 2 --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" --out "$OUT/rollouts/val.jsonl"
+
 # 3. Train the value head (and backbone) on the tiny model; held-out ROC AUC -> value_auc.json.
 step "3 train value"
 if [[ ! -f "$OUT/value/value_training.json" ]]; then
@@ -70,6 +78,7 @@ if [[ ! -f "$OUT/value/value_training.json" ]]; then
 fi
 $TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/test.jsonl" --out "$OUT/value_auc.json"
 $TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/test-greedy.jsonl" --out "$OUT/value_auc_greedy.json"
+$TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/val.jsonl" --out "$OUT/value_auc_val.json"
 
 # 4. All strategies at equal budgets (widths) on the hard slice, in one command so the sampling
 #    strategies vote over the same samples; writes one run dir per strategy and an overlay plot of
