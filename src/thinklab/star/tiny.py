@@ -56,8 +56,9 @@ def render_star_response(p: arith.ArithProblem, style: str = "steps") -> str:
     `steps`: the restatement and the `Step k:` lines only (level + 1 reasoning lines); `verbose`: the
     model's own thought in the shipped style (`arith.SHIPPED_STYLE`: checks, recomputations, summaries,
     "So the answer is N.") unchanged; `rambling`: the shipped style with a random number of extra
-    recomputes and double checks after every step (true, useless lines: a deliberately *behavioural* weakness, which
-    breaks the step bound and the token budget on longer problems while the arithmetic stays right).
+    recomputes and double checks after every step (true, useless lines: a deliberately *behavioural*
+    weakness, which makes the model slip when it copies a value after them and breaks the step bound
+    and the token budget on longer problems, while its arithmetic knowledge stays the shipped model's).
     """
     if style not in STYLES:
         raise ValueError(f"unknown STaR trace style {style!r}; choose one of {', '.join(STYLES)}")
