@@ -1,30 +1,35 @@
 """The tiny-model STaR preset: QT-R1's `Final:` format in a form a 3.5M-parameter model can write.
 
 The shipped tiny model thinks in verbose arith traces (a restatement, `Step k:` lines, double checks,
-recomputations, running summaries, "So the answer is N.") and answers `\\boxed{N}`. Its STaR format keeps
-the lines that compute and drops the ones that repeat, and answers with a `Final:` line:
+recomputations, running summaries, "So the answer is N.") and answers `\\boxed{N}`. The STaR format is
+that thought followed by a `Final:` line:
 
     <think>
     Okay, let me restate the problem: start with 7, then + 5, then * 3.
 
     Step 1: 7 + 5 = 12.
 
+    Wait, let me recompute 7 + 5. It is 12. Correct.
+
     Step 2: 12 * 3 = 36.
+
+    Let me double check: 12 * 3 = 36. Yes.
+
+    So the answer is 36.
     </think>
 
     Final: 36
 
-That is `level + 1` reasoning lines (2..9 for levels 1..8), so the preset's step bound is 9 and every
-problem can pass QT-R1's "at least two reasoning lines"; a response that keeps the verbose habits
-(checks, summaries) on a long problem breaks the bound, which is what QT-R1's "≤ N steps" rule is for.
-Every line is one the model already writes, so a short warm start teaches the format without wrecking
-the arithmetic (a warm start on arith's bare `a op b = c` style did: the shipped model gives those traces
-~8 nats per token, and a few SFT steps on them left it writing garbage).
+The preset's verifier bounds the reasoning lines (20: the longest shipped-style trace), so a response
+that rambles on a long problem fails, which is what QT-R1's "≤ N steps" rule is for.
 
-The warm start (`init.arith_examples`) renders such traces for problems drawn from the arith train split
-*outside* the STaR pool and the held-out set; a `hint_fraction` of them carry the rationalisation hint in
-the user turn with the same response, so the model has seen a hint before it is asked to rationalise
-with one (STaR shows its hint format in few-shot examples; a tiny model needs to be trained on it).
+The warm start (`init.arith_examples`) renders traces in one of `STYLES` for problems drawn from the
+arith train split *outside* the STaR pool and the held-out set; the default, `rambling`, makes the
+shipped model deliberately weak in its behaviour (see `render_star_response`). A `hint_fraction` of
+them carry the rationalisation hint in the user turn with the same response, so the model has seen a hint
+before it is asked to rationalise with one (STaR shows its hint format in few-shot examples; a tiny model
+needs to be trained on it). Every line is of a kind the model already writes: a warm start on arith's bare
+`a op b = c` style (~8 nats per token to the shipped model) left it writing garbage.
 """
 
 from __future__ import annotations
