@@ -2,7 +2,8 @@
 
     python bench/search_report.py [runs/search]
 
-Reads, under the output dir: value_auc.json and value/value_training.json (value model), the
+Reads, under the output dir: value_auc*.json and value/value_training.json (value model),
+rollouts/ceiling.jsonl (the AUC no value model can beat), the
 strategies/*/summary.json of `thinklab search` (accuracy vs generated tokens per problem) and the
 forcing/*/summary.json of `thinklab eval --extend K` (s1 budget forcing), and the best-of-N run's
 candidates (how the value model ranks one problem's finished traces), and each strategy's paired
@@ -16,7 +17,8 @@ import json
 import sys
 from pathlib import Path
 
-from thinklab.search.train_value import within_group_auc
+from thinklab.search.rollouts import read_rollouts
+from thinklab.search.train_value import auc_ceiling, within_group_auc
 
 
 def _latest(dirs: list[Path]) -> tuple[Path, list[Path]]:
@@ -46,6 +48,7 @@ def value_tables(out: Path) -> list[str]:
     for name, label in (
         ("value_auc.json", "held-out roll-outs from sampled roll-ins"),
         ("value_auc_greedy.json", "held-out roll-outs from greedy roll-ins"),
+        ("value_auc_ceiling.json", "held-out roll-outs, 16 per cut (`rollouts/ceiling.jsonl`)"),
     ):
         if (out / name).is_file():
             lines += [
@@ -85,6 +88,30 @@ def _auc_table(a: dict) -> list[str]:
         )
     lines.append("")
     return lines
+
+
+def ceiling_table(out: Path) -> list[str]:
+    """The AUC no value model can beat on `rollouts/ceiling.jsonl` (many roll-outs per prefix), per
+    cut, beside the value model's AUC on the same file (`value_auc_ceiling.json`)."""
+    path = out / "rollouts" / "ceiling.jsonl"
+    if not path.is_file():
+        return []
+    ceiling = auc_ceiling(read_rollouts(path))
+    model = {}
+    if (out / "value_auc_ceiling.json").is_file():
+        model = json.loads((out / "value_auc_ceiling.json").read_text())["by_cut"]
+    lines = [
+        "| cut | prefixes | roll-outs | P(correct) | prefixes all right / all wrong "
+        "| ceiling: plug-in | ceiling: leave-one-out | value model |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for cut, c in ceiling.items():
+        lines.append(
+            f"| {cut} | {c['prefixes']} | {c['roll_outs']} | {_pct(c['correct_rate'])}% | "
+            f"{c['all_right']} / {c['all_wrong']} | {_f3(c['plug_in'])} | {_f3(c['leave_one_out'])} | "
+            f"{_f3(model.get(cut, {}).get('auc'))} |"
+        )
+    return [*lines, "", "(thinklab.search.train_value.auc_ceiling says what the two estimates are.)", ""]
 
 
 def strategy_table(out: Path) -> list[str]:
@@ -255,6 +282,7 @@ def main(argv: list[str]) -> int:
     sections = [
         ("Greedy reference", greedy_table(out)),
         ("Value model (held-out rollouts)", value_tables(out)),
+        ("The AUC ceiling (the true success probability of each prefix as its value)", ceiling_table(out)),
         ("Strategies at equal budgets", strategy_table(out)),
         ("Paired differences against majority vote (same problems, same width)", paired_table(out)),
         ("Ranking one problem's finished candidates (best-of-N)", ranking_table(out)),

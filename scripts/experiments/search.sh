@@ -4,8 +4,10 @@
 # (run dirs and rollout files carry the model's content fingerprint, so a retrained checkpoint starts
 # fresh instead of resuming stale results).
 #
-# Defaults = what docs/search.md reports for session 6 (the v2 checkpoint, T 1.0, 144 value-training
-# problems, a value head that reads the policy's log-probs with the backbone frozen; 45 min on 2 cores).
+# Defaults = what docs/search.md reports for session 7 (the v2 checkpoint, T 1.0, 432 value-training
+# problems, a value head that reads the policy's log-probs with the backbone frozen, all 100 arith:L8
+# problems; about 80 min on 2 cores: value training 25 min, search 16 min, AUC-ceiling roll-outs 8 min).
+# Session 6: TRAIN_LIMIT=144 SEARCH_LIMIT=80 FORCE_LIMIT=80.
 # Session 4 (T 0.6, VGS head): SAMPLING=temperature=0.6,top_p=0.95 VALUE_ARGS=; session 6's T 0.8 run:
 # SAMPLING=temperature=0.8,top_p=0.95 VALUE_ARGS=--logprob-features; session 3 used MAX_TOKENS=320
 # TRAIN_LIMIT=48 (its T 0.8 run: SAMPLING=temperature=0.8,top_p=0.95 SEARCH_LIMIT=40 FORCE_LIMIT=40). Bigger:
@@ -30,8 +32,8 @@ if [[ "${SCALE:-small}" == full ]]; then
   TRAIN_LIMIT=300; TRAIN_ROLLOUTS=4; TEST_LIMIT=200; TEST_ROLLOUTS=4
   EPOCHS=3; SEARCH_LIMIT=200; BUDGETS=2,4,8,16; FORCE_LIMIT=200
 else
-  TRAIN_LIMIT=${TRAIN_LIMIT:-144}; TRAIN_ROLLOUTS=2; TEST_LIMIT=${TEST_LIMIT:-40}; TEST_ROLLOUTS=2
-  EPOCHS=3; SEARCH_LIMIT=${SEARCH_LIMIT:-80}; BUDGETS=2,4,8; FORCE_LIMIT=${FORCE_LIMIT:-80}
+  TRAIN_LIMIT=${TRAIN_LIMIT:-432}; TRAIN_ROLLOUTS=2; TEST_LIMIT=${TEST_LIMIT:-40}; TEST_ROLLOUTS=2
+  EPOCHS=3; SEARCH_LIMIT=${SEARCH_LIMIT:-100}; BUDGETS=2,4,8; FORCE_LIMIT=${FORCE_LIMIT:-100}
 fi
 step() { echo "== $* ($(date +%T))" >&2; }
 
@@ -70,6 +72,12 @@ step "2c rollouts (fresh validation problems)"
 $TL rollouts --model "$MODEL" --task "${FRESH%:*}:9" --limit 48 --n-rollins 2 --cuts 0.25,0.5,0.75 \
   --n-rollouts 2 --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" --out "$OUT/rollouts/val.jsonl"
 
+# 2d. The AUC ceiling: one sampled roll-in per search problem, 16 roll-outs from each cut, so each
+#     prefix's success probability is measured (bench/search_report.py compares the value model to it).
+step "2d rollouts (search problems, 16 roll-outs per cut: the AUC ceiling)"
+$TL rollouts --model "$MODEL" --task "$SLICE" --limit "$SEARCH_LIMIT" --n-rollins 1 --cuts 0.25,0.5,0.75 \
+  --n-rollouts 16 --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" --seed 1 --out "$OUT/rollouts/ceiling.jsonl"
+
 # 3. Train the value head (and backbone) on the tiny model; held-out ROC AUC -> value_auc.json.
 step "3 train value"
 if [[ ! -f "$OUT/value/value_training.json" ]]; then
@@ -79,6 +87,7 @@ fi
 $TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/test.jsonl" --out "$OUT/value_auc.json"
 $TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/test-greedy.jsonl" --out "$OUT/value_auc_greedy.json"
 $TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/val.jsonl" --out "$OUT/value_auc_val.json"
+$TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/ceiling.jsonl" --out "$OUT/value_auc_ceiling.json"
 
 # 4. All strategies at equal budgets (widths) on the hard slice, in one command so the sampling
 #    strategies vote over the same samples; writes one run dir per strategy and an overlay plot of

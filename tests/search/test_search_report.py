@@ -68,3 +68,17 @@ def test_paired_differences_by_hand(tmp_path):
     assert f"| weighted | 2 | 4 | +0.0 | {100 * sd / 2:.1f} | 1 / 1 |" in table
     assert f"| single | 2 | 4 | +0.0 | {100 * (0.5 / 3) ** 0.5 / 2:.1f} | 1 / 1 |" in table
     assert not any(line.startswith("| majority") for line in table)
+
+
+def test_ceiling_table_reads_the_many_rollout_file(tmp_path):
+    (tmp_path / "rollouts").mkdir()
+    row = {"prompt": "q", "roll_in": "r", "cut": 0.5}
+    rows = [
+        {**row, "roll_outs": ["x", "y"], "labels": [1, 1]},
+        {**row, "roll_outs": ["x", "y"], "labels": [1, 0]},
+    ]
+    (tmp_path / "rollouts" / "ceiling.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "value_auc_ceiling.json").write_text(json.dumps({"by_cut": {"0.50": {"auc": 0.7}}}))
+    # plug-in 0.625 / 0.75 and leave-one-out 1/3 (tests/search/test_search_value.py works them out)
+    assert "| 0.50 | 2 | 4 | 75.0% | 1 / 0 | 0.833 | 0.333 | 0.700 |" in report.ceiling_table(tmp_path)
+    assert report.ceiling_table(tmp_path / "none") == []

@@ -305,3 +305,23 @@ def test_finished_ranking_is_within_problem_by_hand():
     # pooled over the 6 finished roll-outs (4 right, 2 wrong): right above wrong in 4 of 8 pairs,
     # counting 0.9>0.8, 0.9>0.2, 0.7>0.2, 0.3>0.2 = 4, and 0.7<0.8, 0.3<0.8, 0.1<0.8, 0.1<0.2 = 0
     assert out["pooled_auc"] == pytest.approx(4 / 8)
+
+
+def test_auc_ceiling_by_hand():
+    from thinklab.search.train_value import auc_ceiling
+
+    # Prefix a: p 1 (labels 1, 1); prefix b: p 0.5 (labels 1, 0).
+    rows = [{"cut": 0.5, "labels": [1, 1]}, {"cut": 0.5, "labels": [1, 0]}]
+    c = auc_ceiling(rows)["0.50"]
+    # Plug-in: pairs (a, b) weight 1 * 0.5, a wins; (b, b) weight 0.25, tie -> 0.625 / 0.75.
+    assert c["plug_in"] == pytest.approx(0.625 / 0.75)
+    # Leave-one-out scores: a's roll-outs 1, 1 (label 1); b's: label 1 -> 0, label 0 -> 1.
+    # Positives 1, 1, 0 against the negative 1: 0.5 + 0.5 + 0 over 3.
+    assert c["leave_one_out"] == pytest.approx(1 / 3)
+    assert (c["prefixes"], c["roll_outs"], c["all_right"], c["all_wrong"]) == (2, 4, 1, 0)
+    # Deterministic outcomes: a perfect value exists; unfinished (2) counts as not correct.
+    sure = auc_ceiling([{"cut": 0.25, "labels": [1, 1, 1]}, {"cut": 0.25, "labels": [0, 2, 0]}])["0.25"]
+    assert sure["plug_in"] == sure["leave_one_out"] == 1.0
+    # Every prefix alike: nothing to separate.
+    same = auc_ceiling([{"cut": 0.5, "labels": [1, 0]}] * 3)["0.50"]
+    assert same["plug_in"] == pytest.approx(0.5)

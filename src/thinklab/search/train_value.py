@@ -267,6 +267,47 @@ def within_group_auc(groups: Iterable[Sequence[tuple[float, bool]]]) -> tuple[fl
     return (wins / pairs if pairs else None), int(pairs), mixed
 
 
+def auc_ceiling(rows: Sequence[dict]) -> dict[str, dict]:
+    """The highest prefix AUC any value model can reach on these roll-outs, per cut (needs many
+    roll-outs per prefix, e.g. `thinklab rollouts --n-rollouts 16`).
+
+    Why: a roll-out's label is one draw (a T 1.0 continuation can still slip after the cut), so even
+    the true success probability p of each prefix, used as its value, scores below 1 against single
+    labels; a value model's AUC is judged against this, not against 1. Two estimates:
+    `plug_in` takes p = the prefix's correct rate and counts each pair of prefixes (a, b) p_a (1 - p_b)
+    times (sampling noise in p spreads it, so it runs high); `leave_one_out` scores each roll-out by the
+    correct rate of the *other* roll-outs of its prefix (a predictor that never sees the label it is
+    scored on: reachable, so a lower estimate). Correct = label 1; wrong and unfinished count as not."""
+    by_cut: dict[str, list[list[bool]]] = defaultdict(list)
+    for r in rows:
+        by_cut[f"{r['cut']:.2f}"].append([lab == LABEL_CORRECT for lab in r["labels"]])
+    out = {}
+    for cut, groups in sorted(by_cut.items()):
+        ps = [sum(g) / len(g) for g in groups if g]
+        num = den = 0.0
+        for pa in ps:
+            for pb in ps:
+                w = pa * (1 - pb)
+                den += w
+                num += w * (1.0 if pa > pb else 0.5 if pa == pb else 0.0)
+        loo_scores, loo_labels = [], []
+        for g in groups:
+            if len(g) >= 2:
+                for y in g:
+                    loo_scores.append((sum(g) - y) / (len(g) - 1))
+                    loo_labels.append(y)
+        out[cut] = {
+            "prefixes": len(ps),
+            "roll_outs": sum(len(g) for g in groups),
+            "correct_rate": sum(map(sum, groups)) / max(1, sum(len(g) for g in groups)),
+            "all_right": sum(p == 1 for p in ps),
+            "all_wrong": sum(p == 0 for p in ps),
+            "plug_in": num / den if den else None,
+            "leave_one_out": roc_auc(loo_scores, loo_labels),
+        }
+    return out
+
+
 def evaluate_value(fn: ValueFunction, rows: Sequence[dict]) -> dict:
     """ROC AUC of V(prompt + roll-in) against each roll-out's outcome (1 = correct vs 0/2), per cut.
 
