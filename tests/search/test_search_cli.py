@@ -37,6 +37,10 @@ def test_help(cmd):
         (["--strategy", "nope"], "unknown strategy 'nope'"),
         (["--strategy", "weighted"], "needs --value-model"),
         (["--strategy", "dvts", "--value-model", "x", "--budgets", "4,6"], "multiples of --tree-blocks 4"),
+        (
+            ["--strategy", "beam", "--value-model", "x", "--budgets", "2,3"],
+            "multiples of --beam-width 2, got [3]",
+        ),
         (["--budgets", "1,x"], "malformed --budgets"),
         (["--strategy", "majority", "--sampling", "temperature=0"], "need sampling"),
     ],

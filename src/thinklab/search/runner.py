@@ -179,8 +179,14 @@ def check_config(cfg: SearchConfig) -> None:
         )
     if cfg.max_tokens < 1 or cfg.block_size < 1 or cfg.beam_width < 1 or cfg.chunk_size < 1:
         raise ThinklabError("--max-tokens, --block-size, --beam-width and --chunk-size must be positive")
-    if "beam" in cfg.strategies and min(cfg.budgets) < cfg.beam_width:
-        raise ThinklabError(f"beam: every budget must be >= --beam-width {cfg.beam_width}, got {cfg.budgets}")
+    if "beam" in cfg.strategies:
+        # A search keeps budget // beam-width beams, so any remainder would silently go unspent and the
+        # strategy would run at a smaller budget than its row says.
+        bad = [b for b in cfg.budgets if b < cfg.beam_width or b % cfg.beam_width]
+        if bad:
+            raise ThinklabError(
+                f"beam: budgets must be multiples of --beam-width {cfg.beam_width}, got {bad}"
+            )
     if "dvts" in cfg.strategies:
         if cfg.tree_blocks < cfg.beam_width:
             raise ThinklabError(f"--tree-blocks {cfg.tree_blocks} must be >= --beam-width {cfg.beam_width}")
