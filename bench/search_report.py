@@ -20,6 +20,19 @@ from pathlib import Path
 from thinklab.search.rollouts import read_rollouts
 from thinklab.search.train_value import auc_ceiling, within_group_auc
 
+STRATEGY_ORDER = ["single", "majority", "weighted", "bon", "beam", "dvts"]
+
+
+def _strategy_runs(out: Path) -> dict[str, list[Path]]:
+    """`thinklab search` run dirs under out/strategies, by the strategy their summary names, in
+    STRATEGY_ORDER (unknown names last)."""
+    by_strategy: dict[str, list[Path]] = {}
+    for s in (out / "strategies").glob("*/summary.json"):
+        summary = json.loads(s.read_text())
+        by_strategy.setdefault(summary.get("strategy", "?"), []).append(s.parent)
+    rank = {n: i for i, n in enumerate(STRATEGY_ORDER)}
+    return dict(sorted(by_strategy.items(), key=lambda kv: rank.get(kv[0], len(rank))))
+
 
 def _latest(dirs: list[Path]) -> tuple[Path, list[Path]]:
     dirs = sorted(dirs, key=lambda d: (d / "summary.json").stat().st_mtime)
@@ -115,21 +128,17 @@ def ceiling_table(out: Path) -> list[str]:
 
 
 def strategy_table(out: Path) -> list[str]:
-    by_strategy: dict[str, list[Path]] = {}
-    for s in (out / "strategies").glob("*/summary.json"):
-        summary = json.loads(s.read_text())
-        by_strategy.setdefault(summary.get("strategy", "?"), []).append(s.parent)
+    by_strategy = _strategy_runs(out)
     if not by_strategy:
         return []
-    order = ["single", "majority", "weighted", "bon", "beam", "dvts"]
     lines = [
         "| strategy | budget (width) | accuracy % (± s.e.) | generated tokens / problem | blocks / problem "
         "| value-model tokens / problem | also |",
         "|---|---|---|---|---|---|---|",
     ]
     notes, seconds = [], 0.0
-    for name in sorted(by_strategy, key=lambda s: order.index(s) if s in order else 99):
-        run, older = _latest(by_strategy[name])
+    for name, dirs in by_strategy.items():
+        run, older = _latest(dirs)
         notes += [f"older {name} run ignored: {o}" for o in older]
         summary = json.loads((run / "summary.json").read_text())
         seconds = max(seconds, summary.get("seconds", 0.0))
@@ -171,20 +180,15 @@ def paired_table(out: Path, reference: str = "majority") -> list[str]:
     paired standard error (s.d. of the per-problem differences / sqrt(n)). Paired, because every
     strategy of one command runs on the same problems, so between-problem variance cancels; the
     unpaired s.e. of each accuracy (the table above) overstates the noise of a difference."""
-    runs: dict[str, Path] = {}
-    for summary in (out / "strategies").glob("*/summary.json"):
-        name = json.loads(summary.read_text()).get("strategy", "?")
-        if name not in runs or summary.stat().st_mtime > (runs[name] / "summary.json").stat().st_mtime:
-            runs[name] = summary.parent
+    runs = {name: _latest(dirs)[0] for name, dirs in _strategy_runs(out).items()}
     if reference not in runs or not (runs[reference] / "samples.jsonl").is_file():
         return []
     ref = _per_problem(runs[reference])
-    order = ["single", "majority", "weighted", "bon", "beam", "dvts"]
     lines = [
         f"| strategy | width | problems | accuracy − {reference} (points) | paired s.e. | better / worse problems |",
         "|---|---|---|---|---|---|",
     ]
-    for name in sorted(runs, key=lambda n: order.index(n) if n in order else 99):
+    for name in runs:
         if name == reference or not (runs[name] / "samples.jsonl").is_file():
             continue
         for width, rows in sorted(_per_problem(runs[name]).items()):
@@ -214,7 +218,7 @@ def within_problem_auc(rows: list[dict], key: str) -> tuple[float | None, int]:
 
 def ranking_table(out: Path) -> list[str]:
     """How the value model ranks the finished candidates of best-of-N, against trace length as a ranker."""
-    runs = [s.parent for s in (out / "strategies").glob("*/summary.json") if "-bon_" in s.parent.name]
+    runs = _strategy_runs(out).get("bon")
     if not runs:
         return []
     run, _ = _latest(runs)
