@@ -229,9 +229,8 @@ def test_trainer_learns_a_visible_signal(tmp_path):
 
 
 def test_fresh_arith_problems_are_unseen_and_disjoint_from_benchmarks():
-    import thinklab.search  # noqa: F401  (registers arith-fresh)
-    from thinklab.search.fresh import benchmark_keys
     from thinklab.tasks.arith import DEFAULT_TEST_SEED
+    from thinklab.tasks.fresh import benchmark_keys
     from thinklab.tasks.registry import TaskError, get_task
 
     problems = get_task("arith-fresh:L8:7").problems(limit=50)
@@ -280,6 +279,68 @@ def test_freeze_backbone_trains_the_head_only(tmp_path):
     for k in shared:
         assert torch.equal(saved[k], start.get(f"model.{k}", start.get(k))), k
     assert json.loads((out / "value_training.json").read_text())["steps"] == 3
+
+
+@pytest.mark.slow
+def test_checkpoints_with_logprob_head_resume(tmp_path, monkeypatch):
+    """`save_steps` with `logprob_features`: the Trainer's checkpoints hold the trainable weights only
+    (the frozen policy copy has tied embeddings, which a flat safetensors checkpoint refuses), and a
+    rerun after an interruption resumes from the last checkpoint instead of starting over."""
+    from safetensors.torch import load_file
+
+    import thinklab.search.train_value as train_value
+
+    rows = [
+        {
+            "id": f"p{i}",
+            "prompt": "<|user|>\nCompute 3 + 4 from left to right.\n<|assistant|>\n<think>\n",
+            "roll_in": "Step 1: 3 + 4 = 7.\n\n",
+            "roll_outs": ["So the answer is 7.\n</think>\n\n\\boxed{7}"],
+            "labels": [i % 2],
+            "cut": 0.5,
+        }
+        for i in range(8)
+    ]
+    data = tmp_path / "train.jsonl"
+    _write_rows(data, rows)
+
+    def cfg(max_steps):
+        return ValueTrainConfig(
+            data=str(data),
+            out_dir=str(tmp_path / "vm"),
+            max_steps=max_steps,
+            batch_size=4,
+            learning_rate=1e-3,
+            dropout=0.0,
+            logprob_features=True,
+            save_steps=2,
+        )
+
+    # The "interrupted" run: stops after step 2 and keeps its Trainer checkpoint (normally removed).
+    monkeypatch.setattr(train_value.shutil, "rmtree", lambda *a, **k: None)
+    run_train_value(cfg(2))
+    checkpoint = tmp_path / "vm" / "trainer" / "checkpoint-2"
+    assert checkpoint.is_dir()
+    saved = load_file(str(checkpoint / "model.safetensors"))
+    assert saved and not [k for k in saved if k.startswith("logprob_model.")]
+    assert any(k.startswith("head.") for k in saved) and any(k.startswith("backbone.") for k in saved)
+    monkeypatch.undo()
+    # Count training forwards in the rerun: resumed at step 2, it runs steps 3-4 only.
+    forwards = []
+    original = ValueModel.forward
+
+    def counting(self, input_ids, attention_mask=None, labels=None, rollout_mask=None, generated_mask=None):
+        forwards.append(labels is not None)
+        return original(self, input_ids, attention_mask, labels, rollout_mask, generated_mask)
+
+    monkeypatch.setattr(ValueModel, "forward", counting)
+    out = run_train_value(cfg(4))
+    monkeypatch.undo()
+    record = json.loads((out / "value_training.json").read_text())
+    assert record["steps"] == 4 and sum(forwards) == 2
+    assert not (out / "trainer").exists()
+    fn = ValueFunction.load(out, device="cpu")
+    assert 0.0 <= fn.values([rows[0]["prompt"] + rows[0]["roll_in"]])[0] <= 1.0
 
 
 def test_finished_ranking_is_within_problem_by_hand():

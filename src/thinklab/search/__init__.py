@@ -12,7 +12,6 @@ counted identically for all (generated tokens, blocks, value-model tokens):
 s1 budget forcing lives in `thinklab.backends.forcing` and applies to every sampling strategy.
 """
 
-from thinklab.search import fresh  # noqa: F401  (registers the `arith-fresh:` task family)
 from thinklab.search.beam import BeamConfig, beam_search, beam_search_trees, dvts, pool_result
 from thinklab.search.strategies import (
     SAMPLING_STRATEGIES,

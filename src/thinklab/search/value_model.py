@@ -110,6 +110,25 @@ class ValueModel(nn.Module):
             self.logprob_model.eval()
         return self
 
+    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The trainable part only: backbone and head, without the frozen policy copy. Why: that copy
+        is never updated (it is rebuilt from the base model, and `save_pretrained` writes it apart),
+        and its tied input/output embeddings make the Trainer's checkpoint (a flat safetensors file of
+        this dict) refuse to save. `load_state_dict` fills the copy back in from the model itself."""
+        state = super().state_dict(*args, **kwargs)
+        prefix = kwargs.get("prefix", args[1] if len(args) > 1 else "")
+        for key in [k for k in state if k.startswith(f"{prefix}logprob_model.")]:
+            del state[key]
+        return state
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        """Loads what `state_dict` gives (the Trainer's resume): the frozen policy copy, absent from
+        it, keeps its current weights instead of counting as missing."""
+        if self.logprob_model is not None:
+            own = {f"logprob_model.{k}": v for k, v in self.logprob_model.state_dict().items()}
+            state_dict = {**own, **state_dict}
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
     # ------------------------------------------------------------------ model
     def forward(
         self,

@@ -89,8 +89,11 @@ def _ensure_builtins() -> None:
     # Imported lazily so that importing the registry never pulls in every task module.
     from thinklab.tasks import benchmarks  # noqa: F401
 
-    try:  # the synthetic task lives in its own module; the benchmarks must work without it
-        importlib.import_module("thinklab.tasks.arith")
-    except ModuleNotFoundError as exc:
-        if exc.name != "thinklab.tasks.arith":
-            raise
+    # The synthetic task and its fresh-problem family live in their own modules; the benchmarks must
+    # work without them.
+    for module in ("thinklab.tasks.arith", "thinklab.tasks.fresh"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name not in ("thinklab.tasks.arith", module):
+                raise

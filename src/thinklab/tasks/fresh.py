@@ -8,7 +8,8 @@ seed and excluding, by canonical problem, every problem of the benchmark lists (
 the same distribution as the evaluation, and disjoint from every problem any evaluation uses.
 
 `VARIANT` is an arith variant (`hard`, `easy`, `L8`, or empty for all levels); `SEED` any integer other
-than the benchmark seed. Registered when `thinklab.search` is imported (the rollouts command does).
+than the benchmark seed. Registered with the built-in tasks, so every command that takes `--task`
+(`eval`, `rollouts`, `search`, ...) accepts it.
 """
 
 from __future__ import annotations
