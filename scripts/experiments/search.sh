@@ -4,10 +4,12 @@
 # (run dirs and rollout files carry the model's content fingerprint, so a retrained checkpoint starts
 # fresh instead of resuming stale results).
 #
-# Defaults = what docs/search.md reports for session 7 (the v2 checkpoint, T 1.0, 432 value-training
-# problems, a value head that reads the policy's log-probs with the backbone frozen, all 100 arith:L8
-# problems; about 80 min on 2 cores: value training 25 min, search 16 min, AUC-ceiling roll-outs 8 min).
-# Session 6: TRAIN_LIMIT=144 SEARCH_LIMIT=80 FORCE_LIMIT=80.
+# Defaults = what docs/search.md reports for session 8 (the v2 checkpoint, T 1.0, 432 value-training
+# problems, a value model that reads the policy's log-probs with its backbone trained for 2 epochs, all
+# 100 arith:L8 problems, and the confirmation on 100 fresh problems; about 2 h on 2 cores: value training
+# 29 min, search 16 min, confirmation search 21 min, AUC-ceiling roll-outs 2 x 8 min).
+# Session 7 (backbone frozen, 3 epochs): VALUE_ARGS="--logprob-features --freeze-backbone" EPOCHS=3.
+# Session 6: that and TRAIN_LIMIT=144 SEARCH_LIMIT=80 FORCE_LIMIT=80.
 # Session 4 (T 0.6, VGS head): SAMPLING=temperature=0.6,top_p=0.95 VALUE_ARGS=; session 6's T 0.8 run:
 # SAMPLING=temperature=0.8,top_p=0.95 VALUE_ARGS=--logprob-features; session 3 used MAX_TOKENS=320
 # TRAIN_LIMIT=48 (its T 0.8 run: SAMPLING=temperature=0.8,top_p=0.95 SEARCH_LIMIT=40 FORCE_LIMIT=40). Bigger:
@@ -25,7 +27,7 @@ SLICE="${SLICE:-arith:L8}"          # hardest trained level (v2 greedy: 82% on 1
 FRESH="${FRESH:-arith-fresh:L8:7}"  # value-training problems: same level, unseen by policy and benchmarks
 MAX_TOKENS="${MAX_TOKENS:-384}"     # per-trace budget: level-8 greedy traces are 250-320 tokens (5% pass 320)
 SAMPLING="${SAMPLING:-temperature=1.0,top_p=1.0}"  # pure sampling: VGS's T 0.6 leaves v2 no room (docs/search.md)
-VALUE_ARGS="${VALUE_ARGS---logprob-features --freeze-backbone}"  # extra `train value` flags (VGS: none)
+VALUE_ARGS="${VALUE_ARGS---logprob-features}"  # extra `train value` flags (VGS: none)
 
 # The small scale's problem counts can be overridden: TRAIN_LIMIT, TEST_LIMIT, SEARCH_LIMIT, FORCE_LIMIT.
 if [[ "${SCALE:-small}" == full ]]; then
@@ -33,7 +35,7 @@ if [[ "${SCALE:-small}" == full ]]; then
   EPOCHS=3; SEARCH_LIMIT=200; BUDGETS=2,4,8,16; FORCE_LIMIT=200
 else
   TRAIN_LIMIT=${TRAIN_LIMIT:-432}; TRAIN_ROLLOUTS=2; TEST_LIMIT=${TEST_LIMIT:-40}; TEST_ROLLOUTS=2
-  EPOCHS=3; SEARCH_LIMIT=${SEARCH_LIMIT:-100}; BUDGETS=2,4,8; FORCE_LIMIT=${FORCE_LIMIT:-100}
+  EPOCHS=${EPOCHS:-2}; SEARCH_LIMIT=${SEARCH_LIMIT:-100}; BUDGETS=2,4,8; FORCE_LIMIT=${FORCE_LIMIT:-100}
 fi
 step() { echo "== $* ($(date +%T))" >&2; }
 
@@ -82,7 +84,8 @@ $TL rollouts --model "$MODEL" --task "$SLICE" --limit "$SEARCH_LIMIT" --n-rollin
 step "3 train value"
 if [[ ! -f "$OUT/value/value_training.json" ]]; then
   $TL train value --model "$MODEL" --data "$OUT/rollouts/train-all.jsonl" --eval-data "$OUT/rollouts/test.jsonl" \
-    --epochs "$EPOCHS" --batch-size 16 --learning-rate 3e-4 --dropout 0.0 $VALUE_ARGS --out "$OUT/value"
+    --epochs "$EPOCHS" --batch-size 16 --learning-rate 3e-4 --dropout 0.0 $VALUE_ARGS --save-steps 200 \
+    --out "$OUT/value"
 fi
 $TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/test.jsonl" --out "$OUT/value_auc.json"
 $TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/test-greedy.jsonl" --out "$OUT/value_auc_greedy.json"
@@ -97,6 +100,20 @@ $TL search --model "$MODEL" --strategy single,majority,weighted,bon,beam,dvts --
   --task "$SLICE" --limit "$SEARCH_LIMIT" --budgets "$BUDGETS" --sampling "$SAMPLING" \
   --max-tokens "$MAX_TOKENS" --block-size 64 --beam-width 2 --tree-blocks 2 --out "$OUT/strategies"
 
+# 4b. Confirmation on problems nothing has seen (session 8, set before it ran): fresh level-8 problems
+#     (seed 11, disjoint from the value-training seed 7, the validation seed 9 and every benchmark list),
+#     widths 3 / 6 / 9 so that majority has an odd count at two of them and beam / DVTS accept all three
+#     (beam width 3, 3 blocks per DVTS tree). Greedy reference first.
+step "4b confirmation (fresh problems)"
+CONFIRM="${CONFIRM:-${FRESH%:*}:11}"
+$TL eval --model "$MODEL" --task "$CONFIRM" --limit "$SEARCH_LIMIT" --budgets "$MAX_TOKENS" --out "$OUT/confirm/greedy"
+$TL rollouts --model "$MODEL" --task "$CONFIRM" --limit "$SEARCH_LIMIT" --n-rollins 1 --cuts 0.25,0.5,0.75 \
+  --n-rollouts 16 --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" --seed 1 --out "$OUT/confirm/rollouts/ceiling.jsonl"
+$TL value-eval --value-model "$OUT/value" --data "$OUT/confirm/rollouts/ceiling.jsonl" --out "$OUT/confirm/value_auc_ceiling.json"
+$TL search --model "$MODEL" --strategy single,majority,weighted,bon,beam,dvts --value-model "$OUT/value" \
+  --task "$CONFIRM" --limit "$SEARCH_LIMIT" --budgets 3,6,9 --sampling "$SAMPLING" \
+  --max-tokens "$MAX_TOKENS" --block-size 64 --beam-width 3 --tree-blocks 3 --out "$OUT/confirm/strategies"
+
 # 5. Greedy reference on the same problems, under the same cap (no forced answer), then
 #    s1 budget forcing, greedy, on the same problems: K "Wait" extensions; K=0 is plain greedy
 #    (with an answer forced at the thinking cap).
@@ -110,3 +127,4 @@ done
 
 # 6. The tables of docs/search.md, from the run dirs.
 .venv/bin/python bench/search_report.py "$OUT"
+.venv/bin/python bench/search_report.py "$OUT/confirm"

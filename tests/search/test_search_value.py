@@ -164,6 +164,21 @@ def _write_rows(path, rows):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
+def _one_problem_rows(n):
+    """n rollout rows of one toy problem with alternating labels (for runs that only need to train)."""
+    return [
+        {
+            "id": f"p{i}",
+            "prompt": "<|user|>\nCompute 3 + 4 from left to right.\n<|assistant|>\n<think>\n",
+            "roll_in": "Step 1: 3 + 4 = 7.\n\n",
+            "roll_outs": ["So the answer is 7.\n</think>\n\n\\boxed{7}"],
+            "labels": [i % 2],
+            "cut": 0.5,
+        }
+        for i in range(n)
+    ]
+
+
 def test_bad_rollout_rows_name_the_line(tmp_path):
     good = {"prompt": "p", "roll_in": "", "roll_outs": ["a"], "labels": [1]}
     bad = {"prompt": "p", "roll_in": "", "roll_outs": ["a", "b"], "labels": [1]}
@@ -249,17 +264,7 @@ def test_freeze_backbone_trains_the_head_only(tmp_path):
 
     from thinklab.tiny.model import resolve_model_path
 
-    rows = [
-        {
-            "id": f"p{i}",
-            "prompt": "<|user|>\nCompute 3 + 4 from left to right.\n<|assistant|>\n<think>\n",
-            "roll_in": "Step 1: 3 + 4 = 7.\n\n",
-            "roll_outs": ["So the answer is 7.\n</think>\n\n\\boxed{7}"],
-            "labels": [i % 2],
-            "cut": 0.5,
-        }
-        for i in range(8)
-    ]
+    rows = _one_problem_rows(8)
     data = tmp_path / "train.jsonl"
     _write_rows(data, rows)
     cfg = ValueTrainConfig(
@@ -290,17 +295,7 @@ def test_checkpoints_with_logprob_head_resume(tmp_path, monkeypatch):
 
     import thinklab.search.train_value as train_value
 
-    rows = [
-        {
-            "id": f"p{i}",
-            "prompt": "<|user|>\nCompute 3 + 4 from left to right.\n<|assistant|>\n<think>\n",
-            "roll_in": "Step 1: 3 + 4 = 7.\n\n",
-            "roll_outs": ["So the answer is 7.\n</think>\n\n\\boxed{7}"],
-            "labels": [i % 2],
-            "cut": 0.5,
-        }
-        for i in range(8)
-    ]
+    rows = _one_problem_rows(8)
     data = tmp_path / "train.jsonl"
     _write_rows(data, rows)
 
