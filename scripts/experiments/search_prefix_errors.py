@@ -53,35 +53,29 @@ def main(argv: list[str]) -> int:
         d: ValueFunction.load(d)([r["prompt"] for r in rows], [r["roll_in"] for r in rows]) for d in argv[1:]
     }
 
-    def auc(scores: list[float], keep: list[bool]) -> float | None:
-        s = [v for v, r, k in zip(scores, rows, keep, strict=True) if k for _ in r["labels"]]
-        y = [lab == LABEL_CORRECT for r, k in zip(rows, keep, strict=True) if k for lab in r["labels"]]
-        return roc_auc(s, y)
+    def mean_and_auc(scores: list[float], keep: list[bool]) -> str:
+        """Mean prefix score and AUC against every roll-out label, over the kept prefixes."""
+        kept = [(v, r) for v, r, k in zip(scores, rows, keep, strict=True) if k]
+        auc = roc_auc(
+            [v for v, r in kept for _ in r["labels"]],
+            [lab == LABEL_CORRECT for _, r in kept for lab in r["labels"]],
+        )
+        return f"{sum(v for v, _ in kept) / len(kept):.3f} / {'-' if auc is None else f'{auc:.3f}'}"
 
     print(
-        "| prefixes | count | true success rate | ceiling AUC (plug-in) | "
+        "| prefixes | count | true success rate / ceiling AUC (plug-in) | "
         + " | ".join(f"{d}: mean value / AUC" for d in values)
         + " |"
     )
-    print("|---|---|---|---|" + "---|" * len(values))
+    print("|---|---|---|" + "---|" * len(values))
     for name, keep in (
         ("all", [True] * len(rows)),
         ("no error yet", [not e for e in has_error]),
         ("an error already", has_error),
     ):
-        n = sum(keep)
-        if not n:
-            continue
-
-        def mean(xs: list[float], keep: list[bool] = keep, n: int = n) -> float:
-            return sum(x for x, k in zip(xs, keep, strict=True) if k) / n
-
-        cells = [f"{mean(v):.3f} / {auc(v, keep) or float('nan'):.3f}" for v in values.values()]
-        print(
-            f"| {name} | {n} | {mean(rates):.3f} | {auc(rates, keep) or float('nan'):.3f} | "
-            + " | ".join(cells)
-            + " |"
-        )
+        if any(keep):
+            cells = [mean_and_auc(rates, keep)] + [mean_and_auc(v, keep) for v in values.values()]
+            print(f"| {name} | {sum(keep)} | " + " | ".join(cells) + " |")
 
     why: Counter[str] = Counter()
     for q, r in zip(questions, rows, strict=True):

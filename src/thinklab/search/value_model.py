@@ -110,13 +110,14 @@ class ValueModel(nn.Module):
             self.logprob_model.eval()
         return self
 
-    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    def state_dict(
+        self, *, destination: Any = None, prefix: str = "", keep_vars: bool = False
+    ) -> dict[str, Any]:
         """The trainable part only: backbone and head, without the frozen policy copy. Why: that copy
         is never updated (it is rebuilt from the base model, and `save_pretrained` writes it apart),
         and its tied input/output embeddings make the Trainer's checkpoint (a flat safetensors file of
         this dict) refuse to save. `load_state_dict` fills the copy back in from the model itself."""
-        state = super().state_dict(*args, **kwargs)
-        prefix = kwargs.get("prefix", args[1] if len(args) > 1 else "")
+        state = super().state_dict(destination=destination, prefix=prefix, keep_vars=keep_vars)
         for key in [k for k in state if k.startswith(f"{prefix}logprob_model.")]:
             del state[key]
         return state
