@@ -23,6 +23,7 @@ Two decoders, chosen with `decoder=` (`--backend-args decoder=generate`):
 from __future__ import annotations
 
 import hashlib
+import inspect
 from typing import Any
 
 from thinklab.backends.base import BackendError, Completion, SamplingParams
@@ -89,6 +90,10 @@ class HFBackend:
         self.batch_size = batch_size
         self.modes = modes_for(path)
         self.num_parameters = sum(p.numel() for p in self.model.parameters())
+        # Transformers 5.x renames forward's `past_key_values` to `cache` (the old name warns, and goes
+        # in 5.40); the range we accept holds both, so ask the installed model which one it takes.
+        params = inspect.signature(self.model.forward).parameters
+        self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
 
     # ------------------------------------------------------------------ helpers
     def _encode(self, text: str) -> list[int]:
@@ -199,7 +204,7 @@ class HFBackend:
                 input_ids=input_ids,
                 attention_mask=mask[:, :width],
                 position_ids=positions,
-                past_key_values=cache,
+                **{self._cache_kwarg: cache},
                 use_cache=True,
                 logits_to_keep=1,
             ).logits[:, -1]
@@ -232,7 +237,7 @@ class HFBackend:
                     input_ids=tokens[:, None],
                     attention_mask=mask[:, : width + step + 1],
                     position_ids=next_positions,
-                    past_key_values=cache,
+                    **{self._cache_kwarg: cache},
                     use_cache=True,
                 ).logits[:, -1]
                 next_positions = next_positions + 1
