@@ -1,6 +1,7 @@
 """Markdown tables of the test-time scaling experiment (scripts/experiments/search.sh), from its run dirs.
 
     python bench/search_report.py [runs/search]
+    python bench/search_report.py --pool runs/search/confirm runs/search/confirm13 ...  # paired, pooled
 
 Reads, under the output dir: value_auc*.json and value/value_training.json (value model),
 rollouts/ceiling.jsonl (the AUC no value model can beat), the
@@ -175,34 +176,43 @@ def _per_problem(run: Path) -> dict[int, dict[str, float]]:
     return {w: {pid: sum(v) / len(v) for pid, v in rows.items()} for w, rows in acc.items()}
 
 
-def paired_table(out: Path, reference: str = "majority") -> list[str]:
+def paired_table(outs: Path | list[Path], reference: str = "majority") -> list[str]:
     """Each strategy minus `reference` on the same problems at the same width: mean difference and its
     paired standard error (s.d. of the per-problem differences / sqrt(n)). Paired, because every
     strategy of one command runs on the same problems, so between-problem variance cancels; the
-    unpaired s.e. of each accuracy (the table above) overstates the noise of a difference."""
-    runs = {name: _latest(dirs)[0] for name, dirs in _strategy_runs(out).items()}
-    if reference not in runs or not (runs[reference] / "samples.jsonl").is_file():
+    unpaired s.e. of each accuracy (the table above) overstates the noise of a difference.
+
+    Several output dirs (`--pool`) pool their problems: each problem is paired within its own dir, so
+    sets run with different value models or seeds can be read together, and a strategy counts only
+    where its dir also has `reference`."""
+    diffs: dict[tuple[str, int], list[float]] = {}
+    for out in [outs] if isinstance(outs, Path) else outs:
+        runs = {name: _latest(dirs)[0] for name, dirs in _strategy_runs(out).items()}
+        if reference not in runs or not (runs[reference] / "samples.jsonl").is_file():
+            continue
+        ref = _per_problem(runs[reference])
+        for name in runs:
+            if name == reference or not (runs[name] / "samples.jsonl").is_file():
+                continue
+            for width, rows in sorted(_per_problem(runs[name]).items()):
+                shared = sorted(set(rows) & set(ref.get(width, {})))
+                diffs.setdefault((name, width), []).extend(rows[k] - ref[width][k] for k in shared)
+    if not diffs:
         return []
-    ref = _per_problem(runs[reference])
     lines = [
         f"| strategy | width | problems | accuracy − {reference} (points) | paired s.e. | better / worse problems |",
         "|---|---|---|---|---|---|",
     ]
-    for name in runs:
-        if name == reference or not (runs[name] / "samples.jsonl").is_file():
+    for (name, width), d in diffs.items():
+        n = len(d)
+        if not n:
             continue
-        for width, rows in sorted(_per_problem(runs[name]).items()):
-            shared = sorted(set(rows) & set(ref.get(width, {})))
-            if not shared:
-                continue
-            d = [rows[k] - ref[width][k] for k in shared]
-            n = len(d)
-            mean = sum(d) / n
-            sd = (sum((x - mean) ** 2 for x in d) / (n - 1)) ** 0.5 if n > 1 else 0.0
-            lines.append(
-                f"| {name} | {width} | {n} | {100 * mean:+.1f} | {100 * sd / n**0.5:.1f} | "
-                f"{sum(x > 0 for x in d)} / {sum(x < 0 for x in d)} |"
-            )
+        mean = sum(d) / n
+        sd = (sum((x - mean) ** 2 for x in d) / (n - 1)) ** 0.5 if n > 1 else 0.0
+        lines.append(
+            f"| {name} | {width} | {n} | {100 * mean:+.1f} | {100 * sd / n**0.5:.1f} | "
+            f"{sum(x > 0 for x in d)} / {sum(x < 0 for x in d)} |"
+        )
     return lines + [""]
 
 
@@ -279,6 +289,15 @@ def greedy_table(out: Path) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--pool"]:
+        outs = [Path(a) for a in argv[1:]]
+        missing = [str(o) for o in outs if not o.is_dir()]
+        if not outs or missing:
+            print(f"--pool needs output dirs; missing: {missing or 'none given'}", file=sys.stderr)
+            return 1
+        print("### Paired differences against majority vote, pooled over the output dirs\n")
+        print("\n".join(paired_table(outs)))
+        return 0
     out = Path(argv[0] if argv else "runs/search")
     if not out.is_dir():
         print(f"no such output dir: {out}", file=sys.stderr)

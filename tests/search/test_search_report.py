@@ -70,6 +70,23 @@ def test_paired_differences_by_hand(tmp_path):
     assert not any(line.startswith("| majority") for line in table)
 
 
+def test_paired_differences_pool_output_dirs_pairing_within_each(tmp_path):
+    def rec(pid, ok, budget=3):
+        return {"id": pid, "budget": budget, "correct": ok}
+
+    one, two, three = tmp_path / "one", tmp_path / "two", tmp_path / "three"
+    # one: weighted fixes a (+1); two: weighted breaks p (-1), equal on q (0). The ids differ, so a
+    # mix-up across dirs would find no shared problems or pair a with p.
+    _run(one, "m", "majority", [rec("a", 0)])
+    _run(one, "w", "weighted", [rec("a", 1)])
+    _run(two, "m", "majority", [rec("p", 1), rec("q", 1)])
+    _run(two, "w", "weighted", [rec("p", 0), rec("q", 1)])
+    _run(three, "w", "weighted", [rec("x", 1)])  # no majority run here: adds nothing
+    table = report.paired_table([one, two, three])
+    assert f"| weighted | 3 | 3 | +0.0 | {100 * (1 / 3) ** 0.5:.1f} | 1 / 1 |" in table  # d = 1, -1, 0
+    assert report.main(["--pool", str(one), str(tmp_path / "missing")]) == 1
+
+
 def test_ceiling_table_reads_the_many_rollout_file(tmp_path):
     (tmp_path / "rollouts").mkdir()
     row = {"prompt": "q", "roll_in": "r", "cut": 0.5}
