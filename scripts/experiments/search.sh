@@ -4,10 +4,12 @@
 # (run dirs and rollout files carry the model's content fingerprint, so a retrained checkpoint starts
 # fresh instead of resuming stale results).
 #
-# Defaults = what docs/search.md reports for session 8 (the v2 checkpoint, T 1.0, 432 value-training
-# problems, a value model that reads the policy's log-probs with its backbone trained for 2 epochs, all
-# 100 arith:L8 problems, and the confirmation on 100 fresh problems; about 2 h on 2 cores: value training
-# 29 min, search 16 min, confirmation search 21 min, AUC-ceiling roll-outs 2 x 8 min).
+# Defaults = what docs/search.md reports for session 9 (the v2 checkpoint, T 1.0, value-training roll-outs
+# on 2032 fresh problems: 432 of seed 7 and 800 each of seeds 21 and 23; a value model that reads the
+# policy's log-probs with its backbone trained for 1 epoch; all 100 arith:L8 problems, and the
+# confirmation on 100 fresh problems; about 3 h on 2 cores: value-training roll-outs 40 + 43 min, value
+# training 31 min, search 16 min, confirmation search 21 min, AUC-ceiling roll-outs 2 x 8 min).
+# Session 8 (432 problems, 2 epochs): EXTRA_SEEDS= EPOCHS=2.
 # Session 7 (backbone frozen, 3 epochs): VALUE_ARGS="--logprob-features --freeze-backbone" EPOCHS=3.
 # Session 6: that and TRAIN_LIMIT=144 SEARCH_LIMIT=80 FORCE_LIMIT=80.
 # Session 4 (T 0.6, VGS head): SAMPLING=temperature=0.6,top_p=0.95 VALUE_ARGS=; session 6's T 0.8 run:
@@ -28,6 +30,7 @@ FRESH="${FRESH:-arith-fresh:L8:7}"  # value-training problems: same level, unsee
 MAX_TOKENS="${MAX_TOKENS:-384}"     # per-trace budget: level-8 greedy traces are 250-320 tokens (5% pass 320)
 SAMPLING="${SAMPLING:-temperature=1.0,top_p=1.0}"  # pure sampling: VGS's T 0.6 leaves v2 no room (docs/search.md)
 VALUE_ARGS="${VALUE_ARGS---logprob-features}"  # extra `train value` flags (VGS: none)
+EXTRA_SEEDS="${EXTRA_SEEDS-21 23}"  # more fresh value-training problems (step 1c), 800 per seed
 
 # The small scale's problem counts can be overridden: TRAIN_LIMIT, TEST_LIMIT, SEARCH_LIMIT, FORCE_LIMIT.
 if [[ "${SCALE:-small}" == full ]]; then
@@ -35,7 +38,7 @@ if [[ "${SCALE:-small}" == full ]]; then
   EPOCHS=3; SEARCH_LIMIT=200; BUDGETS=2,4,8,16; FORCE_LIMIT=200
 else
   TRAIN_LIMIT=${TRAIN_LIMIT:-432}; TRAIN_ROLLOUTS=2; TEST_LIMIT=${TEST_LIMIT:-40}; TEST_ROLLOUTS=2
-  EPOCHS=${EPOCHS:-2}; SEARCH_LIMIT=${SEARCH_LIMIT:-100}; BUDGETS=2,4,8; FORCE_LIMIT=${FORCE_LIMIT:-100}
+  EPOCHS=${EPOCHS:-1}; SEARCH_LIMIT=${SEARCH_LIMIT:-100}; BUDGETS=2,4,8; FORCE_LIMIT=${FORCE_LIMIT:-100}
 fi
 step() { echo "== $* ($(date +%T))" >&2; }
 
@@ -55,7 +58,19 @@ step "1b rollouts (fresh problems, greedy roll-ins)"
 $TL rollouts --model "$MODEL" --task "$FRESH" --limit "$TRAIN_LIMIT" --n-rollins 1 --rollin-sampling temperature=0 \
   --cuts 0.25,0.5,0.75 --n-rollouts "$TRAIN_ROLLOUTS" --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" \
   --out "$OUT/rollouts/train-greedy.jsonl"
-cat "$OUT/rollouts/train.jsonl" "$OUT/rollouts/train-greedy.jsonl" > "$OUT/rollouts/train-all.jsonl"
+
+# 1c. More fresh problems (session 9): 800 each from other seeds of the same family (disjoint from seed 7,
+#     the validation seed 9, the confirmation seeds 11 / 13 / 15 and every benchmark list), one sampled
+#     roll-in each: the value model must learn which questions this policy gets wrong, and 432 problems
+#     are few for that.
+TRAIN_FILES=("$OUT/rollouts/train.jsonl" "$OUT/rollouts/train-greedy.jsonl")
+for SEED in $EXTRA_SEEDS; do
+  step "1c rollouts (fresh problems, seed $SEED)"
+  $TL rollouts --model "$MODEL" --task "${FRESH%:*}:$SEED" --limit 800 --n-rollins 1 --cuts 0.25,0.5,0.75 \
+    --n-rollouts "$TRAIN_ROLLOUTS" --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" --out "$OUT/rollouts/train$SEED.jsonl"
+  TRAIN_FILES+=("$OUT/rollouts/train$SEED.jsonl")
+done
+cat "${TRAIN_FILES[@]}" > "$OUT/rollouts/train-all.jsonl"
 
 # 2. Held-out rollouts on the benchmark problems search is evaluated on (never used in training).
 step "2 rollouts (held-out benchmark problems)"
