@@ -7,7 +7,8 @@ ROLLOUTS is a file with many roll-outs per cut (search.sh step 2d, `rollouts/cei
 "holds an error" if one of its `Step k: a op b = c` lines has the wrong left operand (not the previous
 result), the wrong right operand (not the question's k-th number) or the wrong result. For mid-trace cuts
 (0.3-0.7) it prints, per group, the prefixes' true success rate (correct share of their roll-outs) and
-each value model's mean value and AUC, beside the ceiling (plug-in: the true rate as the value); then
+each value model's mean value and AUC (and, given several, their average's), beside the ceiling (plug-in:
+the true rate as the value); then
 why the failed roll-outs from those cuts failed (the first bad Step line of prefix + roll-out).
 Arith-specific on purpose: it reads the task's own trace format to explain a number, nothing depends on it.
 """
@@ -52,6 +53,8 @@ def main(argv: list[str]) -> int:
     values = {
         d: ValueFunction.load(d)([r["prompt"] for r in rows], [r["roll_in"] for r in rows]) for d in argv[1:]
     }
+    if len(values) > 1:  # an ensemble: would averaging the given value models help? (session 9)
+        values["mean of these models"] = [sum(vs) / len(vs) for vs in zip(*values.values(), strict=True)]
 
     def mean_and_auc(scores: list[float], keep: list[bool]) -> str:
         """Mean prefix score and AUC against every roll-out label, over the kept prefixes."""
