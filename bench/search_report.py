@@ -196,7 +196,8 @@ def paired_table(outs: Path | list[Path], reference: str = "majority") -> list[s
                 continue
             for width, rows in sorted(_per_problem(runs[name]).items()):
                 shared = sorted(set(rows) & set(ref.get(width, {})))
-                diffs.setdefault((name, width), []).extend(rows[k] - ref[width][k] for k in shared)
+                if shared:
+                    diffs.setdefault((name, width), []).extend(rows[k] - ref[width][k] for k in shared)
     if not diffs:
         return []
     lines = [
@@ -205,8 +206,6 @@ def paired_table(outs: Path | list[Path], reference: str = "majority") -> list[s
     ]
     for (name, width), d in diffs.items():
         n = len(d)
-        if not n:
-            continue
         mean = sum(d) / n
         sd = (sum((x - mean) ** 2 for x in d) / (n - 1)) ** 0.5 if n > 1 else 0.0
         lines.append(

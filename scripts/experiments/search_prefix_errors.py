@@ -20,7 +20,7 @@ import sys
 from collections import Counter
 
 from thinklab.search.rollouts import LABEL_CORRECT, read_rollouts
-from thinklab.search.train_value import roc_auc
+from thinklab.search.train_value import outcome_pairs, roc_auc
 from thinklab.search.value_model import ValueFunction
 
 STEP = re.compile(r"Step (\d+): (-?\d+) ([-+*]) (-?\d+) = (-?\d+)")
@@ -58,12 +58,9 @@ def main(argv: list[str]) -> int:
 
     def mean_and_auc(scores: list[float], keep: list[bool]) -> str:
         """Mean prefix score and AUC against every roll-out label, over the kept prefixes."""
-        kept = [(v, r) for v, r, k in zip(scores, rows, keep, strict=True) if k]
-        auc = roc_auc(
-            [v for v, r in kept for _ in r["labels"]],
-            [lab == LABEL_CORRECT for _, r in kept for lab in r["labels"]],
-        )
-        return f"{sum(v for v, _ in kept) / len(kept):.3f} / {'-' if auc is None else f'{auc:.3f}'}"
+        kept = [v for v, k in zip(scores, keep, strict=True) if k]
+        auc = roc_auc(*outcome_pairs(rows, scores, keep))
+        return f"{sum(kept) / len(kept):.3f} / {'-' if auc is None else f'{auc:.3f}'}"
 
     print(
         "| prefixes | count | true success rate / ceiling AUC (plug-in) | "

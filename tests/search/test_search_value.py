@@ -243,6 +243,42 @@ def test_trainer_learns_a_visible_signal(tmp_path):
     assert ev["by_cut"]["all"]["mean_value_correct"] > ev["by_cut"]["all"]["mean_value_wrong"]
 
 
+def test_evaluate_value_mid_trace_levels_and_brier_by_hand():
+    """The pooled numbers `value-eval` reports, worked out by hand on a value function that looks the
+    prefix up (the first letter of the text names it)."""
+    from thinklab.search.train_value import evaluate_value
+
+    value = {"A": 0.9, "B": 0.2, "C": 0.1, "D": 0.6}
+
+    def fn(prompts, texts):
+        return [value[t[0]] for t in texts]
+
+    def row(name, level, cut, labels):
+        return {
+            "id": name,
+            "level": level,
+            "cut": cut,
+            "prompt": "q",
+            "roll_in": name,
+            "roll_outs": ["x"] * len(labels),
+            "labels": labels,
+        }
+
+    rows = [
+        row("A", 1, 0.5, [1, 0]),
+        row("B", 1, 0.5, [0, 0]),
+        row("C", 2, 0.25, [1, 1]),
+        row("D", 2, 0.5, [0, 2]),
+    ]
+    ev = evaluate_value(fn, rows)
+    # cut 0.5 only: the right roll-out (0.9) beats 0.2, 0.2, 0.6, 0.6 and ties 0.9: 4.5 / 5
+    assert ev["mid_trace_cuts"] == ["0.50"] and ev["mid_trace_auc"] == pytest.approx(0.9)
+    assert ev["by_level"]["1"] == {"pairs": 4, "correct_rate": 0.25, "auc": pytest.approx(2.5 / 3)}
+    assert ev["by_level"]["2"] == {"pairs": 4, "correct_rate": 0.5, "auc": 0.0}
+    # (0.9-1)^2 + 0.9^2 + 2 * 0.2^2 + 2 * (0.1-1)^2 + 2 * 0.6^2 = 3.24 over 8 pairs
+    assert ev["brier"] == pytest.approx(3.24 / 8)
+
+
 def test_fresh_arith_problems_are_unseen_and_disjoint_from_benchmarks():
     from thinklab.tasks.arith import DEFAULT_TEST_SEED
     from thinklab.tasks.fresh import benchmark_keys

@@ -308,6 +308,20 @@ def auc_ceiling(rows: Sequence[dict]) -> dict[str, dict]:
     return out
 
 
+def outcome_pairs(
+    rows: Sequence[dict], values: Sequence[float], keep: Sequence[bool] | None = None
+) -> tuple[list[float], list[bool]]:
+    """Each kept prefix's value once per roll-out, beside that roll-out's outcome (correct or not):
+    the pairs every prefix AUC here is taken over, so a prefix weighs by its number of roll-outs."""
+    v: list[float] = []
+    y: list[bool] = []
+    for i, (r, val) in enumerate(zip(rows, values, strict=True)):
+        if keep is None or keep[i]:
+            v += [val] * len(r["labels"])
+            y += [lab == LABEL_CORRECT for lab in r["labels"]]
+    return v, y
+
+
 def evaluate_value(fn: ValueFunction, rows: Sequence[dict]) -> dict:
     """ROC AUC of V(prompt + roll-in) against each roll-out's outcome (1 = correct vs 0/2), per cut.
 
@@ -336,10 +350,7 @@ def evaluate_value(fn: ValueFunction, rows: Sequence[dict]) -> dict:
         }
     mid = [k for k in out["by_cut"] if k != "all" and 0.3 <= float(k) <= 0.7]
     if mid:
-        v = [
-            val for r, val in zip(rows, values, strict=True) for _ in r["labels"] if f"{r['cut']:.2f}" in mid
-        ]
-        y = [lab == LABEL_CORRECT for r in rows for lab in r["labels"] if f"{r['cut']:.2f}" in mid]
+        v, y = outcome_pairs(rows, values, [f"{r['cut']:.2f}" in mid for r in rows])
         out["mid_trace_auc"] = roc_auc(v, y)
         out["mid_trace_cuts"] = mid
     # Within one difficulty level the value cannot win by recognising hard problems: report it apart.
@@ -347,10 +358,7 @@ def evaluate_value(fn: ValueFunction, rows: Sequence[dict]) -> dict:
     if len(levels) > 1:
         out["by_level"] = {}
         for lv in levels:
-            v = [
-                val for r, val in zip(rows, values, strict=True) if r.get("level") == lv for _ in r["labels"]
-            ]
-            y = [lab == LABEL_CORRECT for r in rows if r.get("level") == lv for lab in r["labels"]]
+            v, y = outcome_pairs(rows, values, [r.get("level") == lv for r in rows])
             out["by_level"][str(lv)] = {
                 "pairs": len(v),
                 "correct_rate": sum(y) / len(y),
@@ -358,8 +366,8 @@ def evaluate_value(fn: ValueFunction, rows: Sequence[dict]) -> dict:
             }
     out["finished"] = finished_ranking(fn, rows)
     # Brier score of the value as a probability of success, over all pairs.
-    pairs = [(val, lab == LABEL_CORRECT) for r, val in zip(rows, values, strict=True) for lab in r["labels"]]
-    out["brier"] = sum((v - float(y)) ** 2 for v, y in pairs) / len(pairs) if pairs else None
+    v, y = outcome_pairs(rows, values)
+    out["brier"] = sum((a - float(b)) ** 2 for a, b in zip(v, y, strict=True)) / len(v) if v else None
     return out
 
 
