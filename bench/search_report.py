@@ -18,6 +18,8 @@ import json
 import sys
 from pathlib import Path
 
+from thinklab.data.jsonl import read_jsonl
+from thinklab.errors import ThinklabError
 from thinklab.search.rollouts import read_rollouts
 from thinklab.search.train_value import auc_ceiling, within_group_auc
 
@@ -87,6 +89,11 @@ def _auc_table(a: dict) -> list[str]:
     if a.get("mid_trace_auc") is not None:
         lines.append(
             f"**Mid-trace ROC AUC** (cuts {', '.join(a['mid_trace_cuts'])}): {a['mid_trace_auc']:.3f}"
+            + (
+                f" ± {a['mid_trace_auc_se']:.3f} (bootstrap over problems)"
+                if a.get("mid_trace_auc_se")
+                else ""
+            )
         )
     if a.get("by_level"):
         per = ", ".join(
@@ -170,8 +177,7 @@ def _per_problem(run: Path) -> dict[int, dict[str, float]]:
     """{width: {problem id: accuracy}}; a strategy with several records per problem and width
     (`single`: one per sample) is averaged."""
     acc: dict[int, dict[str, list[float]]] = {}
-    for line in (run / "samples.jsonl").read_text().splitlines():
-        r = json.loads(line)
+    for r in read_jsonl(run / "samples.jsonl"):  # a bad line stops the report with its line number
         acc.setdefault(int(r["budget"]), {}).setdefault(r["id"], []).append(float(bool(r["correct"])))
     return {w: {pid: sum(v) / len(v) for pid, v in rows.items()} for w, rows in acc.items()}
 
@@ -232,8 +238,7 @@ def ranking_table(out: Path) -> list[str]:
         return []
     run, _ = _latest(runs)
     by_width: dict[int, list[dict]] = {}
-    for line in (run / "samples.jsonl").read_text().splitlines():
-        r = json.loads(line)
+    for r in read_jsonl(run / "samples.jsonl"):
         if r.get("candidates"):
             by_width.setdefault(int(r["budget"]), []).append(r)
     lines = [
@@ -288,6 +293,14 @@ def greedy_table(out: Path) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    try:
+        return _report(argv)
+    except ThinklabError as exc:  # a malformed run file: say which line, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _report(argv: list[str]) -> int:
     if argv[:1] == ["--pool"]:
         outs = [Path(a) for a in argv[1:]]
         missing = [str(o) for o in outs if not o.is_dir()]

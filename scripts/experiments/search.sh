@@ -9,6 +9,8 @@
 # policy's log-probs with its backbone trained for 1 epoch; all 100 arith:L8 problems, and the
 # confirmation on 100 fresh problems; about 3 h on 2 cores: value-training roll-outs 40 + 43 min, value
 # training 31 min, search 16 min, confirmation search 21 min, AUC-ceiling roll-outs 2 x 8 min).
+# Session 10 added step 2e (400 fresh problems to measure the AUC target) and tried the roll-in in the
+# value loss: VALUE_ARGS="--logprob-features --loss-on generated" (not the default: docs/search.md).
 # Session 8 (432 problems, 2 epochs): EXTRA_SEEDS= EPOCHS=2.
 # Session 7 (backbone frozen, 3 epochs): VALUE_ARGS="--logprob-features --freeze-backbone" EPOCHS=3.
 # Session 6: that and TRAIN_LIMIT=144 SEARCH_LIMIT=80 FORCE_LIMIT=80.
@@ -95,6 +97,13 @@ step "2d rollouts (search problems, 16 roll-outs per cut: the AUC ceiling)"
 $TL rollouts --model "$MODEL" --task "$SLICE" --limit "$SEARCH_LIMIT" --n-rollins 1 --cuts 0.25,0.5,0.75 \
   --n-rollouts 16 --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" --seed 1 --out "$OUT/rollouts/ceiling.jsonl"
 
+# 2e. A larger held-out set for the AUC target (session 10, fixed before it ran): 400 more fresh
+#     problems (seed 17), one sampled roll-in cut at 50% (the mid-trace point), 8 roll-outs each.
+#     100-prefix sets measure the AUC to about +-0.03; this one to about +-0.02.
+step "2e rollouts (400 fresh problems, mid-trace only: the AUC target)"
+$TL rollouts --model "$MODEL" --task "${FRESH%:*}:17" --split test --limit 400 --n-rollins 1 --cuts 0.5 \
+  --n-rollouts 8 --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" --seed 1 --out "$OUT/rollouts/mid17.jsonl"
+
 # 3. Train the value head (and backbone) on the tiny model; held-out ROC AUC -> value_auc.json.
 step "3 train value"
 if [[ ! -f "$OUT/value/value_training.json" ]]; then
@@ -106,6 +115,7 @@ $TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/test.jsonl" --ou
 $TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/test-greedy.jsonl" --out "$OUT/value_auc_greedy.json"
 $TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/val.jsonl" --out "$OUT/value_auc_val.json"
 $TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/ceiling.jsonl" --out "$OUT/value_auc_ceiling.json"
+$TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/mid17.jsonl" --out "$OUT/value_auc_mid17.json"
 
 # 4. All strategies at equal budgets (widths) on the hard slice, in one command so the sampling
 #    strategies vote over the same samples; writes one run dir per strategy and an overlay plot of

@@ -8,7 +8,8 @@ ROLLOUTS is a file with many roll-outs per cut (search.sh step 2d, `rollouts/cei
 result), the wrong right operand (not the question's k-th number) or the wrong result. For mid-trace cuts
 (0.3-0.7) it prints, per group, the prefixes' true success rate (correct share of their roll-outs) and
 each value model's mean value and AUC (and, given several, their average's), beside the ceiling (plug-in:
-the true rate as the value); then
+the true rate as the value); then each AUC's bootstrap standard error over problems (how far apart two
+models must be before a difference means something; paired: the same resamples for every model); then
 why the failed roll-outs from those cuts failed (the first bad Step line of prefix + roll-out).
 Arith-specific on purpose: it reads the task's own trace format to explain a number, nothing depends on it.
 """
@@ -20,7 +21,7 @@ import sys
 from collections import Counter
 
 from thinklab.search.rollouts import LABEL_CORRECT, read_rollouts
-from thinklab.search.train_value import outcome_pairs, roc_auc
+from thinklab.search.train_value import bootstrap_aucs, outcome_pairs, roc_auc, standard_error
 from thinklab.search.value_model import ValueFunction
 
 STEP = re.compile(r"Step (\d+): (-?\d+) ([-+*]) (-?\d+) = (-?\d+)")
@@ -77,6 +78,9 @@ def main(argv: list[str]) -> int:
             cells = [mean_and_auc(rates, keep)] + [mean_and_auc(v, keep) for v in values.values()]
             print(f"| {name} | {sum(keep)} | " + " | ".join(cells) + " |")
 
+    print()
+    print("\n".join(bootstrap_table(rows, {"ceiling (plug-in)": rates, **values})))
+
     why: Counter[str] = Counter()
     for q, r in zip(questions, rows, strict=True):
         for out, lab in zip(r["roll_outs"], r["labels"], strict=True):
@@ -95,6 +99,25 @@ def main(argv: list[str]) -> int:
     for kind, n in why.most_common():
         print(f"- {kind}: {n}")
     return 0
+
+
+def bootstrap_table(rows: list[dict], scores: dict[str, list[float]]) -> list[str]:
+    """Each scorer's AUC over all prefixes with its bootstrap s.e. over problems, and its paired
+    difference from the first model after the ceiling (`train_value.bootstrap_aucs`)."""
+    names = list(scores)
+    base = names[1] if len(names) > 1 else names[0]
+    draws = dict(zip(names, bootstrap_aucs(rows, list(scores.values())), strict=True))
+    aucs = {k: roc_auc(*outcome_pairs(rows, v)) for k, v in scores.items()}
+    lines = [
+        f"| scorer | AUC (all mid-trace prefixes) | bootstrap s.e. ({len(draws[base])} resamples) "
+        f"| minus {base} ± s.e. |",
+        "|---|---|---|---|",
+    ]
+    for k in names:
+        diff = standard_error([a - b for a, b in zip(draws[k], draws[base], strict=True)])
+        paired = "-" if k == base else f"{aucs[k] - aucs[base]:+.3f} ± {diff:.3f}"
+        lines.append(f"| {k} | {aucs[k]:.3f} | {standard_error(draws[k]):.3f} | {paired} |")
+    return lines
 
 
 if __name__ == "__main__":

@@ -99,3 +99,12 @@ def test_ceiling_table_reads_the_many_rollout_file(tmp_path):
     # plug-in 0.625 / 0.75 and leave-one-out 1/3 (tests/search/test_search_value.py works them out)
     assert "| 0.50 | 2 | 4 | 75.0% | 1 / 0 | 0.833 | 0.333 | 0.700 |" in report.ceiling_table(tmp_path)
     assert report.ceiling_table(tmp_path / "none") == []
+
+
+def test_a_malformed_samples_line_is_named_not_a_traceback(tmp_path, capsys):
+    _run(tmp_path, "m", "majority", [{"id": "a", "budget": 2, "correct": 1}])
+    _run(tmp_path, "w", "weighted", [{"id": "a", "budget": 2, "correct": 1}])
+    samples = tmp_path / "strategies" / "w" / "samples.jsonl"
+    samples.write_text(samples.read_text() + '{"id": "b", "budget": 2,\n')
+    assert report.main([str(tmp_path)]) == 1
+    assert "samples.jsonl:2: invalid JSON" in capsys.readouterr().err

@@ -153,11 +153,18 @@ def test_roll_out_mask_covers_exactly_the_roll_out(fresh):
         "labels": [1],
     }
     (ex,) = build_examples([row], tok, max_length=1024)
-    kept = [t for t, m in zip(ex["input_ids"], ex["rollout_mask"], strict=True) if m]
+    kept = [t for t, m in zip(ex["input_ids"], ex["loss_mask"], strict=True) if m]
     assert tok.decode(kept) == row["roll_outs"][0]
     assert ex["labels"] == 1
     # cut at max_length inside the prompt: nothing of the roll-out is left, the example is dropped
     assert build_examples([row], tok, max_length=5) == []
+    # loss_on="generated": roll-in and roll-out, never the prompt; the same ids and label
+    (gen,) = build_examples([row], tok, max_length=1024, loss_on="generated")
+    assert gen["input_ids"] == ex["input_ids"] and gen["labels"] == 1
+    kept = [t for t, m in zip(gen["input_ids"], gen["loss_mask"], strict=True) if m]
+    assert tok.decode(kept) == row["roll_in"] + row["roll_outs"][0]
+    with pytest.raises(ThinklabError, match="loss_on must be one of"):
+        build_examples([row], tok, max_length=1024, loss_on="prompt")
 
 
 def _write_rows(path, rows):
@@ -277,6 +284,28 @@ def test_evaluate_value_mid_trace_levels_and_brier_by_hand():
     assert ev["by_level"]["2"] == {"pairs": 4, "correct_rate": 0.5, "auc": 0.0}
     # (0.9-1)^2 + 0.9^2 + 2 * 0.2^2 + 2 * (0.1-1)^2 + 2 * 0.6^2 = 3.24 over 8 pairs
     assert ev["brier"] == pytest.approx(3.24 / 8)
+    assert ev["mid_trace_auc_se"] > 0  # resamples of A, B, D differ (and one-class ones are skipped)
+
+
+def test_bootstrap_resamples_whole_problems_and_pairs_the_scorers():
+    """Problem A's rows: right 0.9, wrong 0.6; B's: right 0.5, wrong 0.1. Pooled AUC 0.75 (0.5 loses
+    to 0.6). Drawing whole problems can only give {A, A} or {B, B} (AUC 1) or {A, B} (0.75); drawing
+    rows one by one could give 0 (B's right row beside A's wrong one)."""
+    from thinklab.search.train_value import bootstrap_aucs, standard_error
+
+    rows = [
+        {"id": "A", "labels": [1]},
+        {"id": "A", "labels": [0]},
+        {"id": "B", "labels": [1]},
+        {"id": "B", "labels": [0]},
+    ]
+    values = [0.9, 0.6, 0.5, 0.1]
+    same, shifted = bootstrap_aucs(rows, [values, [v + 1 for v in values]], n=300)
+    assert set(same) == {1.0, 0.75} and len(same) == 300
+    assert same == shifted  # a monotone shift ranks alike; the same resamples: paired difference 0
+    assert standard_error([a - b for a, b in zip(same, shifted, strict=True)]) == 0.0
+    assert 0.0 < standard_error(same) < 0.25
+    assert standard_error([0.5]) is None
 
 
 def test_fresh_arith_problems_are_unseen_and_disjoint_from_benchmarks():
@@ -360,9 +389,9 @@ def test_checkpoints_with_logprob_head_resume(tmp_path, monkeypatch):
     forwards = []
     original = ValueModel.forward
 
-    def counting(self, input_ids, attention_mask=None, labels=None, rollout_mask=None, generated_mask=None):
+    def counting(self, input_ids, attention_mask=None, labels=None, loss_mask=None, generated_mask=None):
         forwards.append(labels is not None)
-        return original(self, input_ids, attention_mask, labels, rollout_mask, generated_mask)
+        return original(self, input_ids, attention_mask, labels, loss_mask, generated_mask)
 
     monkeypatch.setattr(ValueModel, "forward", counting)
     out = run_train_value(cfg(4))

@@ -32,6 +32,11 @@ def register(train: typer.Typer) -> None:
         freeze_backbone: bool = typer.Option(
             False, help="Train the head only (VGS trains the backbone too): fewer weights to overfit."
         ),
+        loss_on: str = typer.Option(
+            "roll-out",
+            help="Tokens the loss reads: roll-out (VGS) | generated (roll-in too: on-policy here, "
+            "each fitted to the mean outcome of its roll-outs). See docs/search.md.",
+        ),
         save_steps: int = typer.Option(0, help="Checkpoint every N steps; a rerun then resumes (0: off)."),
         seed: int = typer.Option(42, help="Seed."),
         trust_remote_code: bool = typer.Option(False, help="Allow model repos to run their own code."),
@@ -55,6 +60,7 @@ def register(train: typer.Typer) -> None:
             dropout=dropout,
             logprob_features=logprob_features,
             freeze_backbone=freeze_backbone,
+            loss_on=loss_on,
             save_steps=save_steps,
             seed=seed,
             trust_remote_code=trust_remote_code,
@@ -67,4 +73,7 @@ def register(train: typer.Typer) -> None:
         )
         if "eval" in record:
             ev = record["eval"]
-            typer.echo(f"held-out AUC: all {ev['by_cut']['all']['auc']}, mid-trace {ev.get('mid_trace_auc')}")
+            se = f" ± {ev['mid_trace_auc_se']:.3f}" if ev.get("mid_trace_auc_se") else ""
+            typer.echo(
+                f"held-out AUC: all {ev['by_cut']['all']['auc']}, mid-trace {ev.get('mid_trace_auc')}{se}"
+            )

@@ -51,6 +51,7 @@ class ValueTrainConfig:
     dropout: float = 0.05
     logprob_features: bool = False  # head also reads the policy's log-prob statistics (not in VGS)
     freeze_backbone: bool = False  # train the head only (VGS trains both); fewer weights to overfit with
+    loss_on: str = "roll-out"  # tokens the loss reads: "roll-out" (VGS) or "generated" (roll-in too)
     bf16: bool | None = None  # default: where native (bf16 GPU, or CPU with AVX512-BF16/AMX)
     seed: int = 42
     logging_steps: int = 10
@@ -59,9 +60,22 @@ class ValueTrainConfig:
     extra_args: dict = field(default_factory=dict)  # any other TrainingArguments field
 
 
-def build_examples(rows: Sequence[dict], tokenizer: Any, max_length: int) -> list[dict]:
+LOSS_ON = ("roll-out", "generated")
+
+
+def build_examples(
+    rows: Sequence[dict], tokenizer: Any, max_length: int, loss_on: str = "roll-out"
+) -> list[dict]:
     """One example per roll-out: ids of prompt + roll-in + roll-out (one string, tokenised as at
-    search time), the roll-out mask (tokens ending after the roll-in) and the class label."""
+    search time), the loss mask and the class label.
+
+    `loss_on="roll-out"` (VGS) trains on the roll-out's tokens only: VGS's roll-ins come from other
+    models, so their states are off-policy. Here roll-ins are the policy's own samples, so their
+    states are on-policy too; `"generated"` also trains on them, against every roll-out sampled
+    from them. A roll-in token is then fitted to the mean outcome of the roll-outs that continue it
+    (a soft target), and the cut points that search scores are trained on directly."""
+    if loss_on not in LOSS_ON:
+        raise ThinklabError(f"loss_on must be one of {', '.join(LOSS_ON)}, not {loss_on!r}")
     examples = []
     for row in rows:
         head = row["prompt"] + row["roll_in"]
@@ -76,8 +90,10 @@ def build_examples(rows: Sequence[dict], tokenizer: Any, max_length: int) -> lis
                 continue  # the roll-out fell beyond max_length: nothing to learn from it
             # The policy's tokens (roll-in and roll-out), by the same rule; read by log-prob features.
             generated = [1 if (e > len(row["prompt"]) and e > s) else 0 for s, e in spans]
+            if loss_on == "generated":
+                mask = generated
             examples.append(
-                {"input_ids": ids, "rollout_mask": mask, "generated_mask": generated, "labels": int(label)}
+                {"input_ids": ids, "loss_mask": mask, "generated_mask": generated, "labels": int(label)}
             )
     return examples
 
@@ -99,9 +115,7 @@ class ValueCollator:
             "attention_mask": torch.tensor(
                 [[1] * len(b["input_ids"]) + [0] * (width - len(b["input_ids"])) for b in batch]
             ),
-            "rollout_mask": torch.tensor(
-                [b["rollout_mask"] + [0] * (width - len(b["rollout_mask"])) for b in batch]
-            ),
+            "loss_mask": torch.tensor([b["loss_mask"] + [0] * (width - len(b["loss_mask"])) for b in batch]),
             "generated_mask": torch.tensor(
                 [b["generated_mask"] + [0] * (width - len(b["generated_mask"])) for b in batch]
             ),
@@ -123,7 +137,7 @@ def run_train_value(cfg: ValueTrainConfig) -> Path:
         raise ThinklabError(f"the value model needs a fast tokenizer (offsets) for {cfg.model}")
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    examples = build_examples(rows, tokenizer, cfg.max_length)
+    examples = build_examples(rows, tokenizer, cfg.max_length, cfg.loss_on)
     if not examples:
         raise ThinklabError(f"{cfg.data} holds no usable roll-outs")
     model = ValueModel.from_backbone(
@@ -322,6 +336,42 @@ def outcome_pairs(
     return v, y
 
 
+def bootstrap_aucs(
+    rows: Sequence[dict], scores: Sequence[Sequence[float]], n: int = 1000, seed: int = 0
+) -> list[list[float]]:
+    """AUC of each scorer (one value per row) over `n` resamples of the *problems* (rows sharing an
+    `id` are drawn together, with all their roll-outs): its spread is the AUC's standard error, and
+    every scorer sees the same resamples, so differences between scorers can be read paired.
+
+    Hand-rolled rather than `scipy.stats.bootstrap`: the statistic is the roll-out-weighted AUC of
+    `outcome_pairs` over whole problems, which that API does not resample by; and scipy is not a
+    dependency. A resample with one class only is skipped (rare: it needs every draw right or wrong)."""
+    import random
+
+    rng = random.Random(seed)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        groups[str(r.get("id", i))].append(i)
+    members = list(groups.values())
+    draws: list[list[float]] = [[] for _ in scores]
+    for _ in range(n):
+        picked = [i for _ in members for i in members[rng.randrange(len(members))]]
+        sample = [rows[i] for i in picked]
+        aucs = [roc_auc(*outcome_pairs(sample, [sc[i] for i in picked])) for sc in scores]
+        if all(a is not None for a in aucs):
+            for d, a in zip(draws, aucs, strict=True):
+                d.append(a)
+    return draws
+
+
+def standard_error(draws: Sequence[float]) -> float | None:
+    """Sample standard deviation of bootstrap draws (None with fewer than two)."""
+    if len(draws) < 2:
+        return None
+    mean = sum(draws) / len(draws)
+    return (sum((d - mean) ** 2 for d in draws) / (len(draws) - 1)) ** 0.5
+
+
 def evaluate_value(fn: ValueFunction, rows: Sequence[dict]) -> dict:
     """ROC AUC of V(prompt + roll-in) against each roll-out's outcome (1 = correct vs 0/2), per cut.
 
@@ -353,6 +403,11 @@ def evaluate_value(fn: ValueFunction, rows: Sequence[dict]) -> dict:
         v, y = outcome_pairs(rows, values, [f"{r['cut']:.2f}" in mid for r in rows])
         out["mid_trace_auc"] = roc_auc(v, y)
         out["mid_trace_cuts"] = mid
+        # How far the AUC may move with other problems of the same kind (100 prefixes: about 0.03).
+        mid_rows = [r for r in rows if f"{r['cut']:.2f}" in mid]
+        mid_values = [val for r, val in zip(rows, values, strict=True) if f"{r['cut']:.2f}" in mid]
+        (draws,) = bootstrap_aucs(mid_rows, [mid_values])
+        out["mid_trace_auc_se"] = standard_error(draws)
     # Within one difficulty level the value cannot win by recognising hard problems: report it apart.
     levels = sorted({r.get("level") for r in rows if r.get("level") is not None})
     if len(levels) > 1:

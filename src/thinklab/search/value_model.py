@@ -136,7 +136,7 @@ class ValueModel(nn.Module):
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
-        rollout_mask: torch.Tensor | None = None,
+        loss_mask: torch.Tensor | None = None,
         generated_mask: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor | None]:
         """`generated_mask` (B, T) marks the policy's tokens (after the prompt); only the log-prob
@@ -153,9 +153,9 @@ class ValueModel(nn.Module):
         logits = self.head(features.to(self.head[0].weight.dtype)).float()
         loss = None
         if labels is not None:
-            if rollout_mask is None:
-                raise ValueError("training the value model needs rollout_mask")
-            loss = token_loss(logits, labels, rollout_mask)
+            if loss_mask is None:
+                raise ValueError("training the value model needs loss_mask")
+            loss = token_loss(logits, labels, loss_mask)
         return {"loss": loss, "logits": logits}
 
     def success_probs(self, logits: torch.Tensor) -> torch.Tensor:
@@ -234,11 +234,12 @@ class ValueModel(nn.Module):
         return cls(backbone, cfg, policy)
 
 
-def token_loss(logits: torch.Tensor, labels: torch.Tensor, rollout_mask: torch.Tensor) -> torch.Tensor:
-    """VGS's loss: CE of every token against its sequence's class, masked to roll-out tokens, averaged
-    per sequence, then over the batch (so long roll-outs do not outweigh short ones).
+def token_loss(logits: torch.Tensor, labels: torch.Tensor, loss_mask: torch.Tensor) -> torch.Tensor:
+    """VGS's loss: CE of every token against its sequence's class, masked to the trained tokens (VGS:
+    the roll-out's), averaged per sequence, then over the batch (so long roll-outs do not outweigh
+    short ones).
 
-    logits (B, T, C), labels (B,), rollout_mask (B, T) of 0/1."""
+    logits (B, T, C), labels (B,), loss_mask (B, T) of 0/1."""
     b, t, c = logits.shape
     if c == 1:  # VGS's BCE variant: label 1 (correct) vs the rest
         target = (labels == SUCCESS_INDEX).float()[:, None].expand(b, t)
@@ -249,7 +250,7 @@ def token_loss(logits: torch.Tensor, labels: torch.Tensor, rollout_mask: torch.T
             logits.reshape(b * t, c), target.reshape(-1), reduction="none"
         )
         per_token = per_token.view(b, t)
-    mask = rollout_mask.to(per_token.dtype)
+    mask = loss_mask.to(per_token.dtype)
     per_seq = (per_token * mask).sum(1) / mask.sum(1).clamp(min=1.0)
     return per_seq.mean()
 
