@@ -15,6 +15,7 @@ several run dirs (other settings), the most recently written one is shown and th
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -213,7 +214,7 @@ def paired_table(outs: Path | list[Path], reference: str = "majority") -> list[s
     for (name, width), d in diffs.items():
         n = len(d)
         mean = sum(d) / n
-        sd = (sum((x - mean) ** 2 for x in d) / (n - 1)) ** 0.5 if n > 1 else 0.0
+        sd = statistics.stdev(d) if n > 1 else 0.0
         lines.append(
             f"| {name} | {width} | {n} | {100 * mean:+.1f} | {100 * sd / n**0.5:.1f} | "
             f"{sum(x > 0 for x in d)} / {sum(x < 0 for x in d)} |"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import statistics
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -365,11 +366,9 @@ def bootstrap_aucs(
 
 
 def standard_error(draws: Sequence[float]) -> float | None:
-    """Sample standard deviation of bootstrap draws (None with fewer than two)."""
-    if len(draws) < 2:
-        return None
-    mean = sum(draws) / len(draws)
-    return (sum((d - mean) ** 2 for d in draws) / (len(draws) - 1)) ** 0.5
+    """Sample standard deviation of bootstrap draws, i.e. the bootstrap s.e. (None with fewer than two,
+    where `statistics.stdev` would raise: a tiny set can leave no usable resample)."""
+    return statistics.stdev(draws) if len(draws) > 1 else None
 
 
 def evaluate_value(fn: ValueFunction, rows: Sequence[dict]) -> dict:
@@ -400,13 +399,13 @@ def evaluate_value(fn: ValueFunction, rows: Sequence[dict]) -> dict:
         }
     mid = [k for k in out["by_cut"] if k != "all" and 0.3 <= float(k) <= 0.7]
     if mid:
-        v, y = outcome_pairs(rows, values, [f"{r['cut']:.2f}" in mid for r in rows])
+        in_mid = [f"{r['cut']:.2f}" in mid for r in rows]
+        v, y = outcome_pairs(rows, values, in_mid)
         out["mid_trace_auc"] = roc_auc(v, y)
         out["mid_trace_cuts"] = mid
         # How far the AUC may move with other problems of the same kind (100 prefixes: about 0.03).
-        mid_rows = [r for r in rows if f"{r['cut']:.2f}" in mid]
-        mid_values = [val for r, val in zip(rows, values, strict=True) if f"{r['cut']:.2f}" in mid]
-        (draws,) = bootstrap_aucs(mid_rows, [mid_values])
+        kept = [i for i, k in enumerate(in_mid) if k]
+        (draws,) = bootstrap_aucs([rows[i] for i in kept], [[values[i] for i in kept]])
         out["mid_trace_auc_se"] = standard_error(draws)
     # Within one difficulty level the value cannot win by recognising hard problems: report it apart.
     levels = sorted({r.get("level") for r in rows if r.get("level") is not None})
