@@ -11,6 +11,8 @@
 # training 31 min, search 16 min, confirmation search 21 min, AUC-ceiling roll-outs 2 x 8 min).
 # Session 10 added step 2e (400 fresh problems to measure the AUC target) and tried the roll-in in the
 # value loss: VALUE_ARGS="--logprob-features --loss-on generated" (not the default: docs/search.md).
+# Session 11 tried a second value-training epoch: EPOCHS=2 (mid-trace AUC 0.793 +- 0.014 on the three large
+# held-out sets, vs 0.774; not the default, docs/search.md).
 # Session 8 (432 problems, 2 epochs): EXTRA_SEEDS= EPOCHS=2.
 # Session 7 (backbone frozen, 3 epochs): VALUE_ARGS="--logprob-features --freeze-backbone" EPOCHS=3.
 # Session 6: that and TRAIN_LIMIT=144 SEARCH_LIMIT=80 FORCE_LIMIT=80.
