@@ -17,6 +17,7 @@ cut) against the roll-out's outcome (correct vs not), per cut fraction, on held-
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import statistics
 import time
@@ -347,8 +348,6 @@ def bootstrap_aucs(
     Hand-rolled rather than `scipy.stats.bootstrap`: the statistic is the roll-out-weighted AUC of
     `outcome_pairs` over whole problems, which that API does not resample by; and scipy is not a
     dependency. A resample with one class only is skipped (rare: it needs every draw right or wrong)."""
-    import random
-
     rng = random.Random(seed)
     groups: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
