@@ -75,5 +75,11 @@ def register(train: typer.Typer) -> None:
             ev = record["eval"]
             se = f" ± {ev['mid_trace_auc_se']:.3f}" if ev.get("mid_trace_auc_se") else ""
             typer.echo(
-                f"held-out AUC: all {ev['by_cut']['all']['auc']}, mid-trace {ev.get('mid_trace_auc')}{se}"
+                f"held-out AUC: all {_f3(ev['by_cut']['all']['auc'])}, "
+                f"mid-trace {_f3(ev.get('mid_trace_auc'))}{se}"
             )
+
+
+def _f3(x: float | None) -> str:
+    """Three digits, like the s.e. beside it (an AUC is None when a cut holds one class only)."""
+    return "n/a" if x is None else f"{x:.3f}"
