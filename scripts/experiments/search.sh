@@ -13,6 +13,7 @@
 # value loss: VALUE_ARGS="--logprob-features --loss-on generated" (not the default: docs/search.md).
 # Session 11 tried a second value-training epoch: EPOCHS=2 (mid-trace AUC 0.793 +- 0.014 on the three large
 # held-out sets, vs 0.774; not the default, docs/search.md).
+# Session 12 tried a third: EPOCHS=3 (0.796 +- 0.013, no gain over two; not the default).
 # Session 8 (432 problems, 2 epochs): EXTRA_SEEDS= EPOCHS=2.
 # Session 7 (backbone frozen, 3 epochs): VALUE_ARGS="--logprob-features --freeze-backbone" EPOCHS=3.
 # Session 6: that and TRAIN_LIMIT=144 SEARCH_LIMIT=80 FORCE_LIMIT=80.

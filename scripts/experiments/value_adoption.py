@@ -35,6 +35,11 @@ def weighted_auc(evals: dict[str, dict]) -> tuple[float, float] | None:
     return mean, math.sqrt(1 / sum(weights))
 
 
+def _f3(x: float | None) -> str:
+    """Three digits; "n/a" for an AUC a set could not give (one class only)."""
+    return "n/a" if x is None else f"{x:.3f}"
+
+
 def load(prefix: str) -> dict[str, dict]:
     """The five value-eval reports of one model, by set name; a missing file stops with its path."""
     evals = {}
@@ -56,11 +61,12 @@ def main(argv: list[str]) -> int:
     not_lower = 0
     for s in ALL_SETS:
         fb, fc = (m[s]["finished"]["within_problem_auc"] for m in (base, cand))
-        not_lower += fc >= fb
+        # None: no problem with both right and wrong finished traces; no comparison, so it cannot count.
+        not_lower += fb is not None and fc is not None and fc >= fb
         se = cand[s].get("mid_trace_auc_se")
         se_txt = f" ± {se:.3f}" if se is not None else ""
         mb, mc = base[s]["mid_trace_auc"], cand[s]["mid_trace_auc"]
-        print(f"| {s} | {mb:.3f} | {mc:.3f}{se_txt} | {fb:.3f} | {fc:.3f} |")
+        print(f"| {s} | {_f3(mb)} | {_f3(mc)}{se_txt} | {_f3(fb)} | {_f3(fc)} |")
     wb, wc = weighted_auc(base), weighted_auc(cand)
     if wc is None:
         sys.exit("error: the candidate's reports lack mid_trace_auc_se; rerun thinklab value-eval")
