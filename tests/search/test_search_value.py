@@ -446,3 +446,41 @@ def test_auc_ceiling_by_hand():
     # Every prefix alike: nothing to separate.
     same = auc_ceiling([{"cut": 0.5, "labels": [1, 0]}] * 3)["0.50"]
     assert same["plug_in"] == pytest.approx(0.5)
+
+
+def test_init_from_goes_on_from_the_saved_value_model(tmp_path):
+    """`init_from` starts from a trained value model, not a fresh head: with a learning rate of 0 the
+    continued model is the saved one bit for bit (backbone, head, and the policy copy the log-prob
+    features read). A flag that would change the head's shape is refused with a clear error."""
+    from safetensors.torch import load_file
+
+    from thinklab.search.value_model import HEAD_FILE, LOGPROB_DIR
+
+    data = tmp_path / "train.jsonl"
+    _write_rows(data, _one_problem_rows(8))
+    common = dict(data=str(data), batch_size=4, dropout=0.0, logprob_features=True)
+    first = run_train_value(
+        ValueTrainConfig(**common, out_dir=str(tmp_path / "a"), max_steps=3, learning_rate=1e-2)
+    )
+    fresh = run_train_value(
+        ValueTrainConfig(**common, out_dir=str(tmp_path / "fresh"), max_steps=1, learning_rate=0.0)
+    )
+    cont = run_train_value(
+        ValueTrainConfig(
+            **common, out_dir=str(tmp_path / "b"), max_steps=1, learning_rate=0.0, init_from=str(first)
+        )
+    )
+    for name in (HEAD_FILE, "model.safetensors", f"{LOGPROB_DIR}/model.safetensors"):
+        saved, continued = load_file(str(first / name)), load_file(str(cont / name))
+        assert saved.keys() == continued.keys() and saved, name
+        assert all(torch.equal(saved[k], continued[k]) for k in saved), name
+    head, fresh_head = load_file(str(first / HEAD_FILE)), load_file(str(fresh / HEAD_FILE))
+    assert not all(torch.equal(head[k], fresh_head[k]) for k in head)  # the check can fail
+    record = json.loads((cont / "value_training.json").read_text())
+    assert record["config"]["init_from"] == str(first) and record["steps"] == 1
+    with pytest.raises(
+        ThinklabError, match="logprob_features=True; continuing it with logprob_features=False"
+    ):
+        run_train_value(
+            ValueTrainConfig(data=str(data), out_dir=str(tmp_path / "c"), max_steps=1, init_from=str(first))
+        )

@@ -14,6 +14,11 @@ def register(train: typer.Typer) -> None:
         data: Path = typer.Option(..., help="Rollouts JSONL from `thinklab rollouts`."),
         model: str = typer.Option("tiny", help="Backbone: hub id, local causal-LM dir, or `tiny`."),
         out: Path = typer.Option(Path("runs/value"), help="Output dir (backbone + value_head.safetensors)."),
+        init_from: Path | None = typer.Option(
+            None,
+            help="Go on training this value-model dir (backbone, head, policy copy) instead of a fresh "
+            "head on --model, e.g. on more roll-outs; fresh optimizer and schedule.",
+        ),
         eval_data: Path | None = typer.Option(None, help="Held-out rollouts: report ROC AUC after training."),
         epochs: float = typer.Option(1.0, help="Training epochs (ignored when --max-steps > 0)."),
         max_steps: int = typer.Option(-1, help="Optimizer steps (overrides epochs)."),
@@ -47,6 +52,7 @@ def register(train: typer.Typer) -> None:
         cfg = ValueTrainConfig(
             data=str(data),
             model=model,
+            init_from=str(init_from) if init_from else None,
             out_dir=str(out),
             eval_data=str(eval_data) if eval_data else None,
             epochs=epochs,

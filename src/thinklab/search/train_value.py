@@ -37,6 +37,7 @@ from thinklab.train.precision import default_bf16
 class ValueTrainConfig:
     data: str = ""
     model: str = "tiny"  # backbone: the policy itself in VGS (R1-Distill-1.5B), here the tiny model
+    init_from: str | None = None  # a trained value-model dir to go on training (more data, more epochs)
     out_dir: str = "runs/value"
     eval_data: str | None = None  # held-out rollouts: AUC is measured after training
     epochs: float = 1.0
@@ -133,7 +134,7 @@ def run_train_value(cfg: ValueTrainConfig) -> Path:
     from thinklab.tiny.model import resolve_model_path
 
     rows = read_rollouts(cfg.data)
-    base = resolve_model_path(cfg.model)
+    base = cfg.init_from or resolve_model_path(cfg.model)
     tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=cfg.trust_remote_code)
     if not getattr(tokenizer, "is_fast", False):
         raise ThinklabError(f"the value model needs a fast tokenizer (offsets) for {cfg.model}")
@@ -142,13 +143,16 @@ def run_train_value(cfg: ValueTrainConfig) -> Path:
     examples = build_examples(rows, tokenizer, cfg.max_length, cfg.loss_on)
     if not examples:
         raise ThinklabError(f"{cfg.data} holds no usable roll-outs")
-    model = ValueModel.from_backbone(
-        cfg.model,
-        ValueHeadConfig(
-            num_labels=cfg.num_labels, dropout=cfg.dropout, logprob_features=cfg.logprob_features
-        ),
-        trust_remote_code=cfg.trust_remote_code,
-    )
+    if cfg.init_from:
+        model = _continued_model(cfg)
+    else:
+        model = ValueModel.from_backbone(
+            cfg.model,
+            ValueHeadConfig(
+                num_labels=cfg.num_labels, dropout=cfg.dropout, logprob_features=cfg.logprob_features
+            ),
+            trust_remote_code=cfg.trust_remote_code,
+        )
     if cfg.freeze_backbone:
         model.backbone.requires_grad_(False)  # the Trainer's optimizer skips frozen parameters
     out = Path(cfg.out_dir)
@@ -207,6 +211,24 @@ def run_train_value(cfg: ValueTrainConfig) -> Path:
     (out / "value_training.json").write_text(json.dumps(record, indent=2) + "\n")
     shutil.rmtree(out / "trainer", ignore_errors=True)
     return out
+
+
+def _continued_model(cfg: ValueTrainConfig) -> ValueModel:
+    """The value model saved in `cfg.init_from` (backbone, head and frozen policy copy), to train on.
+
+    Why: more roll-outs or more epochs can then go on from a finished model instead of starting over
+    (a fresh optimizer and schedule; the Trainer's own resume is for an interrupted run of the same
+    schedule). The head's shape comes from the saved model, so flags that would change it must agree."""
+    model = ValueModel.from_pretrained(cfg.init_from, trust_remote_code=cfg.trust_remote_code)
+    saved = model.value_config
+    for name in ("num_labels", "logprob_features"):
+        if getattr(saved, name) != getattr(cfg, name):
+            raise ThinklabError(
+                f"{cfg.init_from} was trained with {name}={getattr(saved, name)}; "
+                f"continuing it with {name}={getattr(cfg, name)} would change the head"
+            )
+    saved.dropout = model.dropout.p = cfg.dropout  # a training setting, not part of the head
+    return model
 
 
 class _ListDataset:
