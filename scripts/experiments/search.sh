@@ -14,6 +14,7 @@
 # Session 11 tried a second value-training epoch: EPOCHS=2 (mid-trace AUC 0.793 +- 0.014 on the three large
 # held-out sets, vs 0.774; not the default, docs/search.md).
 # Session 12 tried a third: EPOCHS=3 (0.796 +- 0.013, no gain over two; not the default).
+# Session 13 went on training that model for 1 epoch on 1600 more problems: EPOCHS=3 MORE_SEEDS="25 27".
 # Session 8 (432 problems, 2 epochs): EXTRA_SEEDS= EPOCHS=2.
 # Session 7 (backbone frozen, 3 epochs): VALUE_ARGS="--logprob-features --freeze-backbone" EPOCHS=3.
 # Session 6: that and TRAIN_LIMIT=144 SEARCH_LIMIT=80 FORCE_LIMIT=80.
@@ -36,6 +37,7 @@ MAX_TOKENS="${MAX_TOKENS:-384}"     # per-trace budget: level-8 greedy traces ar
 SAMPLING="${SAMPLING:-temperature=1.0,top_p=1.0}"  # pure sampling: VGS's T 0.6 leaves v2 no room (docs/search.md)
 VALUE_ARGS="${VALUE_ARGS---logprob-features}"  # extra `train value` flags (VGS: none)
 EXTRA_SEEDS="${EXTRA_SEEDS-21 23}"  # more fresh value-training problems (step 1c), 800 per seed
+MORE_SEEDS="${MORE_SEEDS-}"         # session 13: go on training the value model on these seeds (step 3b)
 
 # The small scale's problem counts can be overridden: TRAIN_LIMIT, TEST_LIMIT, SEARCH_LIMIT, FORCE_LIMIT.
 if [[ "${SCALE:-small}" == full ]]; then
@@ -114,17 +116,38 @@ if [[ ! -f "$OUT/value/value_training.json" ]]; then
     --epochs "$EPOCHS" --batch-size 16 --learning-rate 3e-4 --dropout 0.0 $VALUE_ARGS --save-steps 200 \
     --out "$OUT/value"
 fi
-$TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/test.jsonl" --out "$OUT/value_auc.json"
-$TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/test-greedy.jsonl" --out "$OUT/value_auc_greedy.json"
-$TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/val.jsonl" --out "$OUT/value_auc_val.json"
-$TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/ceiling.jsonl" --out "$OUT/value_auc_ceiling.json"
-$TL value-eval --value-model "$OUT/value" --data "$OUT/rollouts/mid17.jsonl" --out "$OUT/value_auc_mid17.json"
+VALUE="$OUT/value"
+
+# 3b. (Session 13, off by default) Go on training that model for 1 epoch on more fresh problems
+#     (800 per seed, step 1c's roll-outs), with a fresh optimizer and schedule: `--init-from`.
+if [[ -n "$MORE_SEEDS" ]]; then
+  MORE_FILES=()
+  for SEED in $MORE_SEEDS; do
+    step "3b rollouts (fresh problems, seed $SEED)"
+    $TL rollouts --model "$MODEL" --task "${FRESH%:*}:$SEED" --limit 800 --n-rollins 1 --cuts 0.25,0.5,0.75 \
+      --n-rollouts "$TRAIN_ROLLOUTS" --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" --out "$OUT/rollouts/train$SEED.jsonl"
+    MORE_FILES+=("$OUT/rollouts/train$SEED.jsonl")
+  done
+  cat "${MORE_FILES[@]}" > "$OUT/rollouts/train-more.jsonl"
+  step "3b train value (continued)"
+  if [[ ! -f "$OUT/value-more/value_training.json" ]]; then
+    $TL train value --init-from "$OUT/value" --data "$OUT/rollouts/train-more.jsonl" \
+      --eval-data "$OUT/rollouts/test.jsonl" --epochs 1 --batch-size 16 --learning-rate 3e-4 --dropout 0.0 \
+      $VALUE_ARGS --save-steps 200 --out "$OUT/value-more"
+  fi
+  VALUE="$OUT/value-more"
+fi
+$TL value-eval --value-model "$VALUE" --data "$OUT/rollouts/test.jsonl" --out "$OUT/value_auc.json"
+$TL value-eval --value-model "$VALUE" --data "$OUT/rollouts/test-greedy.jsonl" --out "$OUT/value_auc_greedy.json"
+$TL value-eval --value-model "$VALUE" --data "$OUT/rollouts/val.jsonl" --out "$OUT/value_auc_val.json"
+$TL value-eval --value-model "$VALUE" --data "$OUT/rollouts/ceiling.jsonl" --out "$OUT/value_auc_ceiling.json"
+$TL value-eval --value-model "$VALUE" --data "$OUT/rollouts/mid17.jsonl" --out "$OUT/value_auc_mid17.json"
 
 # 4. All strategies at equal budgets (widths) on the hard slice, in one command so the sampling
 #    strategies vote over the same samples; writes one run dir per strategy and an overlay plot of
 #    accuracy vs generated tokens per problem (search_*.png).
 step "4 search"
-$TL search --model "$MODEL" --strategy single,majority,weighted,bon,beam,dvts --value-model "$OUT/value" \
+$TL search --model "$MODEL" --strategy single,majority,weighted,bon,beam,dvts --value-model "$VALUE" \
   --task "$SLICE" --limit "$SEARCH_LIMIT" --budgets "$BUDGETS" --sampling "$SAMPLING" \
   --max-tokens "$MAX_TOKENS" --block-size 64 --beam-width 2 --tree-blocks 2 --out "$OUT/strategies"
 
@@ -137,8 +160,8 @@ CONFIRM="${CONFIRM:-${FRESH%:*}:11}"
 $TL eval --model "$MODEL" --task "$CONFIRM" --limit "$SEARCH_LIMIT" --budgets "$MAX_TOKENS" --out "$OUT/confirm/greedy"
 $TL rollouts --model "$MODEL" --task "$CONFIRM" --limit "$SEARCH_LIMIT" --n-rollins 1 --cuts 0.25,0.5,0.75 \
   --n-rollouts 16 --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" --seed 1 --out "$OUT/confirm/rollouts/ceiling.jsonl"
-$TL value-eval --value-model "$OUT/value" --data "$OUT/confirm/rollouts/ceiling.jsonl" --out "$OUT/confirm/value_auc_ceiling.json"
-$TL search --model "$MODEL" --strategy single,majority,weighted,bon,beam,dvts --value-model "$OUT/value" \
+$TL value-eval --value-model "$VALUE" --data "$OUT/confirm/rollouts/ceiling.jsonl" --out "$OUT/confirm/value_auc_ceiling.json"
+$TL search --model "$MODEL" --strategy single,majority,weighted,bon,beam,dvts --value-model "$VALUE" \
   --task "$CONFIRM" --limit "$SEARCH_LIMIT" --budgets 3,6,9 --sampling "$SAMPLING" \
   --max-tokens "$MAX_TOKENS" --block-size 64 --beam-width 3 --tree-blocks 3 --out "$OUT/confirm/strategies"
 
