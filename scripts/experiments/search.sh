@@ -4,19 +4,22 @@
 # (run dirs and rollout files carry the model's content fingerprint, so a retrained checkpoint starts
 # fresh instead of resuming stale results).
 #
-# Defaults = what docs/search.md reports for session 9 (the v2 checkpoint, T 1.0, value-training roll-outs
-# on 2032 fresh problems: 432 of seed 7 and 800 each of seeds 21 and 23; a value model that reads the
-# policy's log-probs with its backbone trained for 1 epoch; all 100 arith:L8 problems, and the
-# confirmation on 100 fresh problems; about 3 h on 2 cores: value-training roll-outs 40 + 43 min, value
-# training 31 min, search 16 min, confirmation search 21 min, AUC-ceiling roll-outs 2 x 8 min).
+# Defaults = session 13's value model (docs/search.md "Session 13"): session 9's data and recipe (the v2
+# checkpoint, T 1.0, value-training roll-outs on 2032 fresh problems: 432 of seed 7 and 800 each of seeds 21
+# and 23; a value model that reads the policy's log-probs, its backbone trained) for 3 epochs, then 1 more
+# epoch on 1600 more fresh problems (seeds 25 and 27, step 3b). The search tables of sessions 9-12 were made
+# with session 9's model: MORE_SEEDS= EPOCHS=1 (about 3 h on 2 cores: value-training roll-outs 40 + 43 min,
+# value training 31 min, search 16 min, confirmation search 21 min, AUC-ceiling roll-outs 2 x 8 min);
+# session 13's defaults add about 3.5 h (two more epochs ~110 min, roll-outs 2 x 36 min, continued training
+# 26 min at session 13's ~3 s a step).
 # Session 10 added step 2e (400 fresh problems to measure the AUC target) and tried the roll-in in the
 # value loss: VALUE_ARGS="--logprob-features --loss-on generated" (not the default: docs/search.md).
-# Session 11 tried a second value-training epoch: EPOCHS=2 (mid-trace AUC 0.793 +- 0.014 on the three large
-# held-out sets, vs 0.774; not the default, docs/search.md).
-# Session 12 tried a third: EPOCHS=3 (0.796 +- 0.013, no gain over two; not the default).
-# Session 13 went on training that model for 1 epoch on 1600 more problems: EPOCHS=3 MORE_SEEDS="25 27".
-# Session 8 (432 problems, 2 epochs): EXTRA_SEEDS= EPOCHS=2.
-# Session 7 (backbone frozen, 3 epochs): VALUE_ARGS="--logprob-features --freeze-backbone" EPOCHS=3.
+# Session 11 tried a second value-training epoch: MORE_SEEDS= EPOCHS=2 (mid-trace AUC 0.793 +- 0.014 on the
+# three large held-out sets, vs 0.774; not adopted, docs/search.md).
+# Session 12 tried a third: MORE_SEEDS= EPOCHS=3 (0.796 +- 0.013, no gain over two; not adopted).
+# Session 13 went on training that model for 1 epoch on 1600 more problems (0.806 +- 0.013; adopted).
+# Session 8 (432 problems, 2 epochs): MORE_SEEDS= EXTRA_SEEDS= EPOCHS=2.
+# Session 7 (backbone frozen, 3 epochs): MORE_SEEDS= VALUE_ARGS="--logprob-features --freeze-backbone" EPOCHS=3.
 # Session 6: that and TRAIN_LIMIT=144 SEARCH_LIMIT=80 FORCE_LIMIT=80.
 # Session 4 (T 0.6, VGS head): SAMPLING=temperature=0.6,top_p=0.95 VALUE_ARGS=; session 6's T 0.8 run:
 # SAMPLING=temperature=0.8,top_p=0.95 VALUE_ARGS=--logprob-features; session 3 used MAX_TOKENS=320
@@ -37,7 +40,7 @@ MAX_TOKENS="${MAX_TOKENS:-384}"     # per-trace budget: level-8 greedy traces ar
 SAMPLING="${SAMPLING:-temperature=1.0,top_p=1.0}"  # pure sampling: VGS's T 0.6 leaves v2 no room (docs/search.md)
 VALUE_ARGS="${VALUE_ARGS---logprob-features}"  # extra `train value` flags (VGS: none)
 EXTRA_SEEDS="${EXTRA_SEEDS-21 23}"  # more fresh value-training problems (step 1c), 800 per seed
-MORE_SEEDS="${MORE_SEEDS-}"         # session 13: go on training the value model on these seeds (step 3b)
+MORE_SEEDS="${MORE_SEEDS-25 27}"    # go on training the value model on these seeds (step 3b; session 13)
 
 # The small scale's problem counts can be overridden: TRAIN_LIMIT, TEST_LIMIT, SEARCH_LIMIT, FORCE_LIMIT.
 if [[ "${SCALE:-small}" == full ]]; then
@@ -45,7 +48,7 @@ if [[ "${SCALE:-small}" == full ]]; then
   EPOCHS=3; SEARCH_LIMIT=200; BUDGETS=2,4,8,16; FORCE_LIMIT=200
 else
   TRAIN_LIMIT=${TRAIN_LIMIT:-432}; TRAIN_ROLLOUTS=2; TEST_LIMIT=${TEST_LIMIT:-40}; TEST_ROLLOUTS=2
-  EPOCHS=${EPOCHS:-1}; SEARCH_LIMIT=${SEARCH_LIMIT:-100}; BUDGETS=2,4,8; FORCE_LIMIT=${FORCE_LIMIT:-100}
+  EPOCHS=${EPOCHS:-3}; SEARCH_LIMIT=${SEARCH_LIMIT:-100}; BUDGETS=2,4,8; FORCE_LIMIT=${FORCE_LIMIT:-100}
 fi
 step() { echo "== $* ($(date +%T))" >&2; }
 
@@ -118,8 +121,8 @@ if [[ ! -f "$OUT/value/value_training.json" ]]; then
 fi
 VALUE="$OUT/value"
 
-# 3b. (Session 13, off by default) Go on training that model for 1 epoch on more fresh problems
-#     (800 per seed, step 1c's roll-outs), with a fresh optimizer and schedule: `--init-from`.
+# 3b. (Session 13) Go on training that model for 1 epoch on more fresh problems (800 per seed, step 1c's
+#     roll-outs), with a fresh optimizer and schedule: `--init-from`. MORE_SEEDS= skips it.
 if [[ -n "$MORE_SEEDS" ]]; then
   MORE_FILES=()
   for SEED in $MORE_SEEDS; do
