@@ -73,11 +73,14 @@ $TL rollouts --model "$MODEL" --task "$FRESH" --limit "$TRAIN_LIMIT" --n-rollins
 #     the validation seed 9, the confirmation seeds 11 / 13 / 15 and every benchmark list), one sampled
 #     roll-in each: the value model must learn which questions this policy gets wrong, and 432 problems
 #     are few for that.
+fresh_rollouts() {  # $1 = seed: 800 problems -> $OUT/rollouts/train$1.jsonl (steps 1c and 3b)
+  step "rollouts (fresh problems, seed $1)"
+  $TL rollouts --model "$MODEL" --task "${FRESH%:*}:$1" --limit 800 --n-rollins 1 --cuts 0.25,0.5,0.75 \
+    --n-rollouts "$TRAIN_ROLLOUTS" --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" --out "$OUT/rollouts/train$1.jsonl"
+}
 TRAIN_FILES=("$OUT/rollouts/train.jsonl" "$OUT/rollouts/train-greedy.jsonl")
 for SEED in $EXTRA_SEEDS; do
-  step "1c rollouts (fresh problems, seed $SEED)"
-  $TL rollouts --model "$MODEL" --task "${FRESH%:*}:$SEED" --limit 800 --n-rollins 1 --cuts 0.25,0.5,0.75 \
-    --n-rollouts "$TRAIN_ROLLOUTS" --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" --out "$OUT/rollouts/train$SEED.jsonl"
+  fresh_rollouts "$SEED"
   TRAIN_FILES+=("$OUT/rollouts/train$SEED.jsonl")
 done
 cat "${TRAIN_FILES[@]}" > "$OUT/rollouts/train-all.jsonl"
@@ -126,9 +129,7 @@ VALUE="$OUT/value"
 if [[ -n "$MORE_SEEDS" ]]; then
   MORE_FILES=()
   for SEED in $MORE_SEEDS; do
-    step "3b rollouts (fresh problems, seed $SEED)"
-    $TL rollouts --model "$MODEL" --task "${FRESH%:*}:$SEED" --limit 800 --n-rollins 1 --cuts 0.25,0.5,0.75 \
-      --n-rollouts "$TRAIN_ROLLOUTS" --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" --out "$OUT/rollouts/train$SEED.jsonl"
+    fresh_rollouts "$SEED"
     MORE_FILES+=("$OUT/rollouts/train$SEED.jsonl")
   done
   cat "${MORE_FILES[@]}" > "$OUT/rollouts/train-more.jsonl"
