@@ -478,6 +478,8 @@ def test_init_from_goes_on_from_the_saved_value_model(tmp_path):
     assert not all(torch.equal(head[k], fresh_head[k]) for k in head)  # the check can fail
     record = json.loads((cont / "value_training.json").read_text())
     assert record["config"]["init_from"] == str(first) and record["steps"] == 1
+    with pytest.raises(ThinklabError, match="is not a value model directory"):
+        run_train_value(ValueTrainConfig(**common, out_dir=str(tmp_path / "d"), init_from=str(tmp_path)))
     with pytest.raises(
         ThinklabError, match="logprob_features=True; continuing it with logprob_features=False"
     ):
