@@ -29,7 +29,13 @@ from typing import Any
 
 from thinklab.errors import ThinklabError
 from thinklab.search.rollouts import LABEL_CORRECT, LABEL_UNFINISHED, read_rollouts
-from thinklab.search.value_model import CONFIG_FILE, ValueFunction, ValueHeadConfig, ValueModel, encode
+from thinklab.search.value_model import (
+    ValueFunction,
+    ValueHeadConfig,
+    ValueModel,
+    encode,
+    require_value_dir,
+)
 from thinklab.train.precision import default_bf16
 
 
@@ -134,9 +140,7 @@ def run_train_value(cfg: ValueTrainConfig) -> Path:
     from thinklab.tiny.model import resolve_model_path
 
     rows = read_rollouts(cfg.data)
-    if cfg.init_from and not (Path(cfg.init_from) / CONFIG_FILE).is_file():
-        raise ThinklabError(f"--init-from {cfg.init_from} is not a value model directory (no {CONFIG_FILE})")
-    base = cfg.init_from or resolve_model_path(cfg.model)
+    base = str(require_value_dir(cfg.init_from)) if cfg.init_from else resolve_model_path(cfg.model)
     tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=cfg.trust_remote_code)
     if not getattr(tokenizer, "is_fast", False):
         raise ThinklabError(f"the value model needs a fast tokenizer (offsets) for {cfg.model}")

@@ -81,6 +81,18 @@ def encode(tokenizer: Any, text: str, offsets: bool = False) -> dict:
     return tokenizer(text, add_special_tokens=add_special and bool(bos), return_offsets_mapping=offsets)
 
 
+def require_value_dir(path: str | Path) -> Path:
+    """`path` as a Path, or a one-line error if it is not a saved value model (checked before any
+    loading, so a wrong directory never reaches Transformers' own errors)."""
+    path = Path(path)
+    if not (path / CONFIG_FILE).is_file() or not (path / HEAD_FILE).is_file():
+        raise ThinklabError(
+            f"{path} is not a value model directory (needs {CONFIG_FILE} and {HEAD_FILE}; "
+            "train one with `thinklab train value`)"
+        )
+    return path
+
+
 class ValueModel(nn.Module):
     """Backbone + per-token head. `forward` returns `{"loss", "logits"}` so the Transformers Trainer
     trains it as is; `__call__(prompts, texts)` via `ValueFunction` gives values for search."""
@@ -189,12 +201,7 @@ class ValueModel(nn.Module):
         from safetensors.torch import load_file
         from transformers import AutoModel
 
-        path = Path(path)
-        if not (path / CONFIG_FILE).is_file() or not (path / HEAD_FILE).is_file():
-            raise ThinklabError(
-                f"{path} is not a value model directory (needs {CONFIG_FILE} and {HEAD_FILE}; "
-                "train one with `thinklab train value`)"
-            )
+        path = require_value_dir(path)
         cfg = ValueHeadConfig(**json.loads((path / CONFIG_FILE).read_text()))
         backbone = AutoModel.from_pretrained(str(path), dtype=dtype, trust_remote_code=trust_remote_code)
         policy = None
