@@ -14,9 +14,17 @@ def int_list(
     maximum: int | None = None,
     allow_empty: bool = False,
 ) -> tuple[int, ...]:
-    """`"1,2,4"` -> `(1, 2, 4)`; a one-line ThinklabError naming `option` on anything else."""
+    """`"1,2,4"` -> `(1, 2, 4)`; a one-line ThinklabError naming `option` on anything else.
+
+    An empty item (`64,,128`, a trailing comma) is an error, not skipped: it is most often a value
+    lost in editing, and a sweep that silently runs one budget fewer than asked looks complete."""
+    parts = spec.split(",")
+    if spec.strip() and any(not x.strip() for x in parts):
+        raise ThinklabError(
+            f"malformed {option} {spec!r}: empty item; expected comma-separated integers like {example}"
+        )
     try:
-        values = tuple(int(x) for x in spec.split(",") if x.strip())
+        values = tuple(int(x) for x in parts if x.strip())
     except ValueError:
         raise ThinklabError(
             f"malformed {option} {spec!r}: expected comma-separated integers like {example}"
