@@ -139,3 +139,31 @@ def test_sigkilled_writer_loses_at_most_the_batch_in_flight(tmp_path: Path) -> N
     assert len(rows) >= 10 and [r["id"] for r in rows] == list(range(len(rows)))
     append_jsonl(path, [{"id": len(rows)}])
     assert [r["id"] for r in read_jsonl(path)] == list(range(len(rows) + 1))
+
+
+def test_an_oversized_line_is_an_error_naming_file_and_line(tmp_path: Path, monkeypatch) -> None:
+    # Issue 25: a 50 MB problem line once became a prompt that asked for a ~100 GB KV cache.
+    path = tmp_path / "big.jsonl"
+    big = json.dumps({"id": "b", "problem": "x" * 5000, "answer": "1"})
+    path.write_text(json.dumps(ROWS[0]) + "\n" + big + "\n" + json.dumps(ROWS[1]) + "\n")
+    with pytest.raises(DataError, match=r"big\.jsonl:2: line longer than 1000 bytes"):
+        read_jsonl(path, max_line_bytes=1000)
+    with pytest.raises(DataError, match=r":2: line longer than"):  # skip mode does not hide it either
+        read_jsonl(path, on_error="skip", max_line_bytes=1000)
+    monkeypatch.setenv("THINKLAB_MAX_LINE_BYTES", "1000")
+    with pytest.raises(DataError, match=r":2: line longer than 1000 bytes"):
+        read_jsonl(path)
+    monkeypatch.setenv("THINKLAB_MAX_LINE_BYTES", "100000")
+    assert [r["id"] for r in read_jsonl(path)] == [1, "b", 2]
+    # the default limit: a line of 17 MiB (no newline needed to trip it) fails without parsing
+    monkeypatch.delenv("THINKLAB_MAX_LINE_BYTES")
+    path.write_bytes(b'{"problem": "' + b"y" * (17 * 2**20))
+    with pytest.raises(DataError, match=r":1: line longer than 16777216 bytes"):
+        read_jsonl(path)
+
+
+def test_lines_at_the_limit_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "edge.jsonl"
+    line = json.dumps({"t": "z" * 80}) + "\n"
+    path.write_text(line * 3)
+    assert len(read_jsonl(path, max_line_bytes=len(line.encode()))) == 3

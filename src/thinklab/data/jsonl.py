@@ -23,6 +23,34 @@ from thinklab.errors import DataError
 
 OnError = Literal["raise", "skip"]
 _EXCERPT = 80
+# Longest line read: far above any real record (a 32k-token trace is ~150 KB; a rollout row with 16
+# roll-outs ~2 MB) yet low enough that one runaway line cannot take the machine's memory, nor become a
+# prompt that asks a backend for a ~100 GB cache. `max_line_bytes=` or THINKLAB_MAX_LINE_BYTES raise it.
+MAX_LINE_BYTES = 16 * 2**20
+
+
+def _max_line_bytes(limit: int | None) -> int:
+    if limit is not None:
+        return limit
+    env = os.environ.get("THINKLAB_MAX_LINE_BYTES")
+    return int(env) if env and env.isdigit() else MAX_LINE_BYTES
+
+
+def _lines(f: Any, limit: int, path: Path) -> Iterable[tuple[int, bytes]]:
+    """(1-based number, raw line) pairs; a line longer than `limit` bytes is a DataError, found
+    after reading at most `limit + 1` bytes of it (never the whole line into memory)."""
+    lineno = 0
+    while True:
+        raw = f.readline(limit + 1)
+        if not raw:
+            return
+        lineno += 1
+        if len(raw) > limit:
+            raise DataError(
+                f"{path}:{lineno}: line longer than {limit} bytes (the limit; raise it with "
+                "THINKLAB_MAX_LINE_BYTES if the line is meant to be this long)"
+            )
+        yield lineno, raw
 
 
 class JsonlRows(list[dict[str, Any]]):
@@ -75,8 +103,12 @@ def read_jsonl(
     on_error: OnError = "raise",
     *,
     allow_partial_last_line: bool = False,
+    max_line_bytes: int | None = None,
 ) -> JsonlRows:
     """Read a JSONL file of objects; blank lines are ignored.
+
+    A line over `max_line_bytes` (default `MAX_LINE_BYTES`) is an error naming file and line, whatever
+    `on_error` says: skipping it would hide that the file is not what the user meant to feed in.
 
     A partial last line is a final line with no trailing newline that does not parse: what a process
     killed mid-write leaves. It is only forgiven when `allow_partial_last_line=True` (resume logic); in
@@ -86,9 +118,10 @@ def read_jsonl(
         raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
     path = Path(path)
     rows = JsonlRows(path)
+    limit = _max_line_bytes(max_line_bytes)
     try:
         with open(path, "rb") as f:
-            for lineno, raw in enumerate(f, start=1):  # streamed: trace files can be gigabytes
+            for lineno, raw in _lines(f, limit, path):  # streamed: trace files can be gigabytes
                 if not raw.strip():
                     continue
                 try:
