@@ -5,7 +5,9 @@ a subprocess start costs ~10 s here."""
 
 from __future__ import annotations
 
+import shutil
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +35,92 @@ def test_budgets_with_an_empty_item_are_refused(monkeypatch, capsys, tmp_path, s
     code, err = cli(monkeypatch, capsys, "eval", "--budgets", spec, "--out", str(tmp_path))
     one_error_line(code, err, "empty item")
     assert not any(tmp_path.iterdir())
+
+
+EVAL = ["eval", "--model", "tiny", "--task", "arith", "--limit", "2", "--budgets", "8", "--chunk-size", "2"]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """One tiny eval run (2 problems, budget 8): the run dir the damage tests start from."""
+    from thinklab.eval.runner import EvalConfig, run_eval
+
+    out = tmp_path_factory.mktemp("runs")
+    return run_eval(
+        EvalConfig(model="tiny", task="arith", limit=2, budgets=(8,), chunk_size=2, out=str(out))
+    ).run_dir
+
+
+def _copy_run(run_dir: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "runs"
+    shutil.copytree(run_dir, out / run_dir.name)
+    return out
+
+
+def test_empty_task_file_is_an_error_and_writes_nothing(monkeypatch, capsys, tmp_path):
+    data = tmp_path / "empty.jsonl"
+    data.write_text("\n")
+    code, err = cli(monkeypatch, capsys, "eval", "--task", f"jsonl:{data}", "--out", str(tmp_path / "runs"))
+    one_error_line(code, err, "holds no problems")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_limit_zero_is_an_error(monkeypatch, capsys, tmp_path):
+    code, err = cli(monkeypatch, capsys, "eval", "--limit", "0", "--out", str(tmp_path / "runs"))
+    one_error_line(code, err, "holds no problems (--limit 0)")
+
+
+def test_corrupt_run_config_is_one_line_and_keeps_the_samples(monkeypatch, capsys, tmp_path, finished_run):
+    out = _copy_run(finished_run, tmp_path)
+    run_dir = out / finished_run.name
+    (run_dir / "config.json").write_text('{"identity": {"model": "ti')
+    samples = (run_dir / "samples.jsonl").read_text()
+    code, err = cli(monkeypatch, capsys, *EVAL, "--out", str(out))
+    line = one_error_line(code, err, "config.json is not valid JSON")
+    assert "--overwrite" in line
+    assert (run_dir / "samples.jsonl").read_text() == samples
+    code, err = cli(monkeypatch, capsys, "score", str(run_dir))
+    one_error_line(code, err, "config.json is not valid JSON")
+
+
+def test_out_pointing_at_a_file_is_one_line(monkeypatch, capsys, tmp_path):
+    target = tmp_path / "not-a-folder"
+    target.write_text("keep me\n")
+    code, err = cli(monkeypatch, capsys, *EVAL, "--out", str(target))
+    one_error_line(code, err, "is a file")
+    code, err = cli(monkeypatch, capsys, *EVAL, "--out", str(target / "below"))
+    one_error_line(code, err, "is a file")
+    assert target.read_text() == "keep me\n"
+
+
+def test_failed_model_load_leaves_no_run_dir(monkeypatch, capsys, tmp_path):
+    bad = tmp_path / "model"
+    bad.mkdir()
+    (bad / "config.json").write_text('{"model_type": "nonsense-arch"}')
+    code, err = cli(monkeypatch, capsys, *EVAL, "--model", str(bad), "--out", str(tmp_path / "runs"))
+    one_error_line(code, err, "cannot load model")
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_resume_with_everything_on_disk_still_reports_parameters(monkeypatch, tmp_path, finished_run):
+    """A run killed after its last chunk but before its summary: the rerun loads no model, and must
+    still fill num_parameters / acu_params (they were null)."""
+    import json
+
+    from thinklab.eval import runner
+    from thinklab.eval.runner import EvalConfig, run_eval
+
+    out = _copy_run(finished_run, tmp_path)
+    (out / finished_run.name / "summary.json").unlink()
+
+    def no_load(*_a, **_k):
+        raise AssertionError("the model must not load when every sample is on disk")
+
+    monkeypatch.setattr(runner, "load_backend_from_args", no_load)
+    result = run_eval(
+        EvalConfig(model="tiny", task="arith", limit=2, budgets=(8,), chunk_size=2, out=str(out))
+    )
+    assert result.run_dir == out / finished_run.name
+    summary = json.loads((result.run_dir / "summary.json").read_text())
+    assert summary["num_parameters"] == 3533824  # the shipped tiny model (embeddings tied: counted once)
+    assert summary["budgets"]["8"]["acu_params"] is not None

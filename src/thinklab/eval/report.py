@@ -70,8 +70,6 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
 
 def rescore(run_dir: Path) -> dict[str, Any]:
     """Re-grade every sample of a run with the current grader and rewrite samples and summary."""
-    import json
-
     from thinklab.eval import rundir
     from thinklab.eval.runner import EvalConfig, build_summary, grade_record, task_graders
     from thinklab.tasks.registry import get_task
@@ -83,8 +81,8 @@ def rescore(run_dir: Path) -> dict[str, Any]:
         from thinklab.errors import ThinklabError
 
         raise ThinklabError(f"{run_dir} is not a thinklab run directory (no {rundir.CONFIG})")
-    stored = json.loads(config_path.read_text())["config"]
-    old = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    stored = rundir.read_json(config_path, "the run config; rerun the eval with --overwrite")["config"]
+    old = rundir.read_json(summary_path, "delete it and run score again") if summary_path.exists() else {}
     cfg = EvalConfig(**{**stored, "budgets": tuple(old.get("config", stored)["budgets"])})
     task = get_task(cfg.task)
     extract, grade = task_graders(task)

@@ -39,21 +39,49 @@ def run_dir_for(out: str | Path, model: str, task: str, identity: dict[str, Any]
     return Path(out) / f"{slug(model)}_{slug(task)}_{config_hash(identity)}"
 
 
-def prepare(run_dir: Path, config: dict[str, Any], overwrite: bool) -> None:
-    """Create the dir (or wipe it with `overwrite`) and record the config; refuse a dir made by
-    another config, which would mix samples of different settings."""
-    if overwrite and run_dir.exists():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+def check(run_dir: Path, config: dict[str, Any], overwrite: bool) -> None:
+    """Refuse, before anything is loaded or written, a run dir that cannot be used: a parent `--out`
+    that is a file, a dir made by another config (it would mix samples of different settings), or a
+    corrupt `config.json`. Read-only, so a failure here leaves the disk as it was."""
+    for parent in (run_dir.parent, *run_dir.parent.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise ThinklabError(f"--out {parent} is a file; give a folder for run directories")
+            break
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ThinklabError(f"{run_dir} is a file, not a run directory; remove it or use another --out")
     path = run_dir / CONFIG
-    if path.exists():
-        old = json.loads(path.read_text())
-        if old.get("identity") != config.get("identity"):
-            raise ThinklabError(
-                f"{run_dir} holds a run with other settings; use --overwrite or another --out"
-            )
-    else:
-        write_json(path, config)
+    if overwrite or not path.exists():
+        return
+    old = read_json(path, f"the run config; delete {run_dir} or use --overwrite")
+    if not isinstance(old, dict) or old.get("identity") != config.get("identity"):
+        raise ThinklabError(f"{run_dir} holds a run with other settings; use --overwrite or another --out")
+
+
+def prepare(run_dir: Path, config: dict[str, Any], overwrite: bool) -> None:
+    """Create the dir (or wipe it with `overwrite`) and record the config, after `check`.
+
+    Callers that load a model call `check` first and this only once the model has loaded, so a failed
+    load neither leaves an empty run dir behind nor wipes an old run with `--overwrite`."""
+    check(run_dir, config, overwrite)
+    try:
+        if overwrite and run_dir.exists():
+            shutil.rmtree(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not (run_dir / CONFIG).exists():
+            write_json(run_dir / CONFIG, config)
+    except OSError as exc:
+        raise ThinklabError(f"cannot write run dir {run_dir}: {exc.strerror or exc}") from None
+
+
+def read_json(path: Path, what: str) -> Any:
+    """A JSON file thinklab wrote; a damaged one (hand edit, full disk) is a one-line error naming
+    the file and `what` to do, not a traceback."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        raise ThinklabError(f"{path} is not valid JSON ({reason}): {what}") from None
 
 
 def load_samples(run_dir: Path) -> list[dict]:
@@ -97,6 +125,35 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             continue
     return out
+
+
+def count_parameters(model: str) -> int | None:
+    """Parameters of a local model dir, summed from its safetensors headers without loading a weight.
+
+    Why: a resumed eval whose samples are all on disk loads no model, yet its summary still needs
+    `num_parameters` (ACU per parameter); reading the headers costs milliseconds. None where it cannot
+    be known this way (hub ids, `.bin` checkpoints, a damaged header)."""
+    import math
+    import struct
+
+    from thinklab.tiny.model import resolve_model_path
+
+    path = Path(resolve_model_path(model))
+    files = sorted(path.glob("*.safetensors")) if path.is_dir() else []
+    if not files:
+        return None
+    total = 0
+    for f in files:
+        try:
+            with f.open("rb") as fh:
+                (size,) = struct.unpack("<Q", fh.read(8))
+                if size > 2**28:
+                    return None
+                header = json.loads(fh.read(size))
+        except (OSError, struct.error, ValueError):
+            return None
+        total += sum(math.prod(t["shape"]) for k, t in header.items() if k != "__metadata__" and "shape" in t)
+    return total or None
 
 
 def model_fingerprint(model: str) -> str:

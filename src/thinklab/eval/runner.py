@@ -122,11 +122,14 @@ def run_eval(cfg: EvalConfig, backend: Any = None, console: Any = None) -> EvalR
     if not cfg.budgets or min(cfg.budgets) < 1:
         raise ThinklabError(f"--budgets must be positive token counts, got {cfg.budgets}")
     problems = task.problems(Path(cfg.data_dir) if cfg.data_dir else None, limit=cfg.limit)
+    if not problems:  # an empty file or --limit 0: a table of nothing would look like a result
+        raise ThinklabError(f"{cfg.task} holds no problems{' (--limit 0)' if cfg.limit == 0 else ''}")
     identity = {**cfg.identity(), "model_fingerprint": rundir.model_fingerprint(cfg.model)}
     run_dir = rundir.run_dir_for(cfg.out, cfg.model, cfg.task, identity)
-    rundir.prepare(run_dir, {"identity": identity, "config": asdict(cfg)}, cfg.overwrite)
+    run_config = {"identity": identity, "config": asdict(cfg)}
+    rundir.check(run_dir, run_config, cfg.overwrite)
 
-    done = {r["key"]: r for r in rundir.load_samples(run_dir)}
+    done = {} if cfg.overwrite else {r["key"]: r for r in rundir.load_samples(run_dir)}
     plan = _plan(problems, cfg)
     todo = [
         (b, k, chunk)
@@ -135,6 +138,8 @@ def run_eval(cfg: EvalConfig, backend: Any = None, console: Any = None) -> EvalR
     ]
     if todo and backend is None:
         backend = load_backend_from_args(cfg.backend, cfg.model, cfg.backend_args, cfg.trust_remote_code)
+    # Only now that the model has loaded: a failed load leaves no empty run dir and wipes nothing.
+    rundir.prepare(run_dir, run_config, cfg.overwrite)
     extract, grade = task_graders(task)
     prefill = _modes(cfg, backend).prefix(cfg.prompt_mode)
 
@@ -185,7 +190,11 @@ def run_eval(cfg: EvalConfig, backend: Any = None, console: Any = None) -> EvalR
             done.update((r["key"], r) for r in fresh)
             progress.advance(bar, len(fresh))
     records = [done[sample_key(b, p.id, s)] for b, _, c in plan for p in c for s in range(cfg.n)]
-    n_params = getattr(backend, "num_parameters", None) or _known_params(run_dir)
+    n_params = (
+        getattr(backend, "num_parameters", None)
+        or _known_params(run_dir)
+        or rundir.count_parameters(cfg.model)  # all samples on disk, no model loaded, no summary yet
+    )
     summary = build_summary(cfg, records, n_params, prefill, time.time() - started)
     rundir.write_json(run_dir / rundir.SUMMARY, summary)
     from thinklab.eval.plot import plot_runs
@@ -220,9 +229,10 @@ def _known_params(run_dir: Path) -> int | None:
     import json
 
     path = run_dir / rundir.SUMMARY
-    if path.exists():
-        return json.loads(path.read_text()).get("num_parameters")
-    return None
+    try:
+        return json.loads(path.read_text()).get("num_parameters") if path.exists() else None
+    except ValueError:  # a damaged summary is rewritten at the end of this run anyway
+        return None
 
 
 def build_summary(
