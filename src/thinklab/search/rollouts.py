@@ -126,13 +126,25 @@ def build_rollouts(cfg: RolloutConfig, backend: Any = None, console: Any = None)
         meta_path.unlink(missing_ok=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     identity = json.loads(json.dumps(cfg.identity()))  # as stored (tuples become lists)
+    stored: dict = {}
     if meta_path.exists():
-        if json.loads(meta_path.read_text()).get("identity") != identity:
+        from thinklab.eval.rundir import read_json
+
+        stored = read_json(meta_path, "the rollouts' settings; delete it with its file, or use --overwrite")
+        if stored.get("identity") != identity:
             raise ThinklabError(f"{out} was made with other settings; use --overwrite or another --out")
     else:
         meta_path.write_text(json.dumps({"identity": cfg.identity(), "config": asdict(cfg)}, indent=2) + "\n")
     done = {r["id"] for r in read_jsonl(out, allow_partial_last_line=True)} if out.exists() else set()
     todo = [p for p in problems if p.id not in done]
+    # Seeds are drawn per chunk (and the backend batches a chunk together), so the chunk size decides
+    # which samples the remaining problems get: resuming with another size would silently change them.
+    began_with = stored.get("config", {}).get("chunk_size")
+    if done and todo and began_with is not None and began_with != cfg.chunk_size:
+        raise ThinklabError(
+            f"{out} was started with --chunk-size {began_with}; resume it with --chunk-size {began_with} "
+            f"(another size draws other seeds for the {len(todo)} problems left), or use --overwrite"
+        )
     if todo and backend is None:
         backend = load_backend_from_args(cfg.backend, cfg.model, cfg.backend_args, cfg.trust_remote_code)
     extract, grade = task_graders(task)
