@@ -124,3 +124,40 @@ def test_resume_with_everything_on_disk_still_reports_parameters(monkeypatch, tm
     summary = json.loads((result.run_dir / "summary.json").read_text())
     assert summary["num_parameters"] == 3533824  # the shipped tiny model (embeddings tied: counted once)
     assert summary["budgets"]["8"]["acu_params"] is not None
+
+
+def test_prompts_too_long_for_the_context_are_counted_and_shown(monkeypatch, capsys, tmp_path):
+    """A prompt longer than the context, or than context minus the budget, gets its own finish
+    reason, scores wrong, is counted in summary.json and shown under the table (was: `length`, scored
+    silently)."""
+    import json
+
+    data = tmp_path / "probs.jsonl"
+    rows = [
+        {"id": "ok", "problem": "Compute 3 + 4 from left to right.", "answer": "7"},
+        {"id": "near", "problem": "Compute 3 + 4 from left to right. " + "7" * 960, "answer": "7"},
+        {"id": "huge", "problem": "Compute 3 + 4 from left to right. " + "7" * 3000, "answer": "7"},
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = ["eval", "--task", f"jsonl:{data}", "--budgets", "16,128", "--out", str(tmp_path / "runs")]
+    code, _ = cli(monkeypatch, capsys, *args)
+    assert code == 0
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["budgets"]["16"]["prompt_too_long"] == 1  # only "huge": "near" + 16 fits
+    assert summary["budgets"]["128"]["prompt_too_long"] == 2
+    assert summary["budgets"]["128"]["samples"] == 3  # still in the denominator
+    samples = [json.loads(x) for x in (run_dir / "samples.jsonl").read_text().splitlines()]
+    too_long = {(s["budget"], s["id"]) for s in samples if s["finish_reason"] == "prompt_too_long"}
+    assert too_long == {(16, "huge"), (128, "near"), (128, "huge")}
+    assert all(
+        not s["correct"] and s["tokens"] == 0 for s in samples if s["finish_reason"] == "prompt_too_long"
+    )
+    from rich.console import Console
+
+    from thinklab.eval.report import print_summary
+
+    console = Console(record=True, width=200)
+    print_summary(summary, console)
+    text = console.export_text()
+    assert "too long" in text and "budget 128: 2 of 3 samples not generated" in text

@@ -21,6 +21,10 @@ from thinklab.prompting.modes import Prompt, continue_prompt
 
 THINK_CLOSE = "</think>"
 BUDGET_MODES = ("cap", "force-answer")
+# The finish reason of a sample whose prompt leaves less room in the model's context than its budget
+# (plus the answer allowance under force-answer): nothing is generated, the sample scores wrong and is
+# counted apart, so it is never mistaken for an answer given within the budget.
+PROMPT_TOO_LONG = "prompt_too_long"
 
 
 @dataclass
@@ -52,12 +56,30 @@ def _thinking_tokens(backend: Backend, text: str) -> int:
     return backend.count_tokens(text if cut < 0 else text[: cut + len(THINK_CLOSE)])
 
 
+def _over_context(backend: Backend, prompts: list[Prompt], need: int) -> set[int]:
+    """Indices of prompts whose tokens plus `need` exceed the backend's context. Only backends that
+    know both (`context_length`, `prompt_tokens`: the HF backend) are checked; a server checks its own."""
+    context = getattr(backend, "context_length", None)
+    count = getattr(backend, "prompt_tokens", None)
+    if not context or count is None:
+        return set()
+    return {i for i, p in enumerate(prompts) if isinstance(p, str) and count(p) + need > context}
+
+
 def generate_budgeted(
     backend: Backend, prompts: list[Prompt], params: SamplingParams, budget: int, cfg: BudgetConfig
 ) -> list[list[BudgetedResponse]]:
     """`params.n` budgeted responses per prompt."""
     if cfg.mode not in BUDGET_MODES:
         raise ValueError(f"unknown budget mode {cfg.mode!r}; choose one of {', '.join(BUDGET_MODES)}")
+    room = budget + (cfg.answer_tokens if cfg.mode == "force-answer" else 0)
+    too_long = _over_context(backend, prompts, room)
+    if too_long:
+        keep = [i for i in range(len(prompts)) if i not in too_long]
+        done = generate_budgeted(backend, [prompts[i] for i in keep], params, budget, cfg) if keep else []
+        kept = iter(done)
+        empty = BudgetedResponse("", 0, 0, 0, 0, PROMPT_TOO_LONG)
+        return [[empty] * params.n if i in too_long else next(kept) for i in range(len(prompts))]
     if cfg.mode == "cap" and cfg.extend == 0:
         out = backend.generate(prompts, params.with_(max_tokens=budget))
         results = []

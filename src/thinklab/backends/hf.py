@@ -104,15 +104,42 @@ class HFBackend:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    # ------------------------------------------------------------------ context
+    @property
+    def context_length(self) -> int | None:
+        """Positions the model attends over (None where its config does not say)."""
+        config = getattr(self.model.config, "text_config", None) or self.model.config
+        for name in ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length"):
+            value = getattr(config, name, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return None
+
+    def prompt_tokens(self, prompt: str) -> int:
+        """Tokens `generate` feeds the model for `prompt`, special tokens included (budget checks)."""
+        return len(self._encode(prompt))
+
+    def _prompts_too_long(self, encoded: list[list[int]]) -> set[int]:
+        """Prompts that leave no room in the context: answered `prompt_too_long`, never batched.
+
+        Why before batching: a batch's cache is allocated for its longest prompt plus the budget, so one
+        oversized prompt (a 50 MB problem line) once asked for ~100 GB; and a prompt clamped to fit got
+        one token, which was then scored like an answer."""
+        context = self.context_length
+        return {i for i, ids in enumerate(encoded) if context and len(ids) >= context}
+
     # ------------------------------------------------------------------ generate
     def generate(self, prompts: list[str], params: SamplingParams) -> list[list[Completion]]:
         import torch
 
         encoded = [self._encode(p) for p in prompts]
-        jobs = [(i, j) for i in range(len(prompts)) for j in range(params.n)]
+        too_long = self._prompts_too_long(encoded)
+        jobs = [(i, j) for i in range(len(prompts)) if i not in too_long for j in range(params.n)]
         # Longest first: similar lengths share a batch (little padding), and a memory error shows early.
         jobs.sort(key=lambda ij: -len(encoded[ij[0]]))
         results: list[list[Completion | None]] = [[None] * params.n for _ in prompts]
+        for i in too_long:
+            results[i] = [Completion(text="", tokens=0, finish_reason="prompt_too_long")] * params.n
         max_positions = getattr(self.model.config, "max_position_embeddings", None)
         for chunk_index, start in enumerate(range(0, len(jobs), self.batch_size)):
             chunk = jobs[start : start + self.batch_size]

@@ -126,6 +126,9 @@ def summarize(
         "mean_tokens": tokens,
         "mean_thinking_tokens": mean_of(records, "thinking_tokens"),
         "truncation_rate": truncation_rate(records),
+        # Samples not generated because the prompt left less room in the context than the budget:
+        # scored wrong (their problems stay in every rate), and counted here so that is visible.
+        "prompt_too_long": sum(r["finish_reason"] == "prompt_too_long" for r in records),
         "think_rate": mean_of(records, "think"),
         "format_pass": mean_of(records, "format_ok"),
         "acu": acu(acc, tokens),

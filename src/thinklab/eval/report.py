@@ -20,6 +20,9 @@ def summary_table(summary: dict, title: str | None = None) -> Table:
             if k.startswith(("pass@", "maj@")) and k != "pass@1"
         }
     )
+    too_long = any(m.get("prompt_too_long") for m in summary["budgets"].values())
+    if too_long:  # only then: most runs never have one, and the table is wide already
+        cols.append("too long")
     for c in cols + extra:
         table.add_column(c, justify="right")
     for budget, m in summary["budgets"].items():
@@ -36,6 +39,8 @@ def summary_table(summary: dict, title: str | None = None) -> Table:
             f"{100 * m['format_pass']:.1f}",
             f"{m['acu']:.3f}",
         ]
+        if too_long:
+            row.append(str(m.get("prompt_too_long", 0)))
         row += [f"{100 * m[k]:.1f}" if k in m else "" for k in extra]
         table.add_row(*row)
     return table
@@ -62,6 +67,12 @@ def level_table(summary: dict, budget: str) -> Table | None:
 def print_summary(summary: dict, console: Console | None = None) -> None:
     console = console or Console()
     console.print(summary_table(summary))
+    for budget, m in summary["budgets"].items():
+        if m and m.get("prompt_too_long"):
+            console.print(
+                f"[yellow]budget {budget}: {m['prompt_too_long']} of {m['samples']} samples not generated: "
+                "prompt + budget exceed the model's context (finish_reason prompt_too_long, scored wrong)"
+            )
     last = list(summary["budgets"])[-1]
     lt = level_table(summary, last)
     if lt is not None:
