@@ -1,6 +1,9 @@
 """The OpenAI-compatible backend against a real server process on loopback: `transformers serve`
-serving the shipped tiny model, compared with the in-process HF backend on the same prompts."""
+serving the shipped tiny model, compared with the in-process HF backend on the same prompts, plus a
+tiny-model copy whose tokenizer adds BOS (as R1's does under Transformers 4.x) and a random-weight
+Qwen3 hybrid model built from `shared/models` (the server loads each model named in a request)."""
 
+import json
 import os
 import shutil
 import socket
@@ -13,10 +16,13 @@ import httpx
 import pytest
 
 from thinklab.backends import SamplingParams, load_backend
+from thinklab.backends.base import BackendError
 from thinklab.backends.forcing import BudgetConfig, generate_budgeted
-from thinklab.prompting.modes import prompt_for
+from thinklab.prompting.modes import ChatPrompt, prompt_for
 from thinklab.tasks import arith
 from thinklab.tiny.model import resolve_model_path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _free_port() -> int:
@@ -33,10 +39,9 @@ def server():
     port = _free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(
-        [
+        [  # no pinned model: the server loads whichever model a request names (tiny and the fixtures)
             str(exe),
             "serve",
-            resolve_model_path("tiny"),
             "--host",
             "127.0.0.1",
             "--port",
@@ -96,4 +101,117 @@ def test_force_answer_over_http(server):
     for row in out:
         r = row[0]
         assert r.forced_answer and "</think>" in r.text
-        assert r.thinking_tokens >= 24 and r.answer_tokens <= 12 + 1
+        # the thinking budget is what was thought; the forced close is charged to the answer
+        forced = remote.count_tokens(remote.thinking.forced_close)
+        assert r.thinking_tokens == 24 and r.answer_tokens <= 12 + forced
+
+
+def _usage_spy(backend) -> list[dict]:
+    """Records the `usage` of every response the backend receives from the real server."""
+    seen: list[dict] = []
+    post = backend._post
+
+    def spy(path: str, body: dict) -> dict:
+        data = post(path, body)
+        seen.append(data.get("usage") or {})
+        return data
+
+    backend._post = spy
+    return seen
+
+
+@pytest.fixture(scope="module")
+def bos_model(tmp_path_factory) -> str:
+    """The tiny model with a tokenizer that adds `<|begin|>` to any text and a chat template that
+    writes it too: a rendered prompt starts with BOS, and a server tokenizing it adds a second."""
+    out = tmp_path_factory.mktemp("bos-tiny")
+    src = Path(resolve_model_path("tiny"))
+    for f in src.iterdir():
+        if f.is_file():
+            shutil.copy(f, out / f.name)
+    tok = json.loads((out / "tokenizer.json").read_text())
+    bos_id = next(t["id"] for t in tok["added_tokens"] if t["content"] == "<|begin|>")
+    tok["post_processor"]["single"] = [{"SpecialToken": {"id": "<|begin|>", "type_id": 0}}] + tok[
+        "post_processor"
+    ]["single"]
+    tok["post_processor"]["special_tokens"] = {
+        "<|begin|>": {"id": "<|begin|>", "ids": [bos_id], "tokens": ["<|begin|>"]}
+    }
+    (out / "tokenizer.json").write_text(json.dumps(tok))
+    template = out / "chat_template.jinja"
+    template.write_text("{{ bos_token }}" + template.read_text())
+    return str(out)
+
+
+def test_completions_send_no_second_bos(server, bos_model):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(bos_model)
+    assert tok("a")["input_ids"][0] == tok.bos_token_id  # the fixture's point: the tokenizer adds BOS
+    remote = load_backend("openai", bos_model, base_url=server)
+    prompt = prompt_for(remote, arith.generate(1, "test", 3)[0].text())
+    assert prompt.startswith("<|begin|>")
+    seen = _usage_spy(remote)
+    out = remote.generate([prompt], SamplingParams(max_tokens=4))
+    assert out[0][0].tokens >= 1
+    # the server tokenized exactly the prompt's own ids: one BOS, the template's
+    assert seen[-1]["prompt_tokens"] == len(tok(prompt, add_special_tokens=False)["input_ids"])
+
+
+def test_chat_prefill_refused_by_server_is_one_line_error(server):
+    """`transformers serve` does not continue a final assistant message: a prefilled chat prompt stops
+    with one line that names the way out (endpoint=completions), not the server's raw 422."""
+    remote = load_backend("openai", "tiny", base_url=server, endpoint="chat", max_retries=0)
+    prompt = prompt_for(remote, arith.generate(1, "test", 4)[0].text(), mode="no-think")
+    assert isinstance(prompt, ChatPrompt) and prompt.prefill
+    with pytest.raises(BackendError) as err:
+        remote.generate([prompt], SamplingParams(max_tokens=4))
+    message = str(err.value)
+    assert "endpoint=completions" in message and "\n" not in message
+
+
+def test_chat_without_prefill_works_over_http(server):
+    remote = load_backend("openai", "tiny", base_url=server, endpoint="chat")
+    prompt = prompt_for(remote, arith.generate(1, "test", 5)[0].text())
+    assert isinstance(prompt, ChatPrompt) and not prompt.prefill
+    out = remote.generate([prompt], SamplingParams(max_tokens=30))
+    assert out[0][0].tokens > 0 and out[0][0].text
+
+
+@pytest.fixture(scope="module")
+def qwen3_model(tmp_path_factory) -> str:
+    """A random-weight Qwen3 hybrid model from the shared fixture (real tokenizer and chat template)."""
+    env = os.environ.get("THINKLAB_SHARED_DIR")
+    fixture = (Path(env) if env else REPO_ROOT.parent / "shared") / "models" / "qwen3-hybrid"
+    if not fixture.is_dir():
+        pytest.skip(f"model fixtures not found at {fixture} (set THINKLAB_SHARED_DIR to the shared/ folder)")
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp("qwen3-hybrid")
+    model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(fixture), dtype=torch.bfloat16)
+    model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(fixture).save_pretrained(out)
+    shutil.copy(fixture / "generation_config.json", out / "generation_config.json")
+    return str(out)
+
+
+def test_chat_sends_template_args_for_qwen3_no_think(server, qwen3_model):
+    """Qwen3's no-think is the template's own `enable_thinking=False` block: the request carries it as
+    `chat_template_kwargs`, so the server renders the same prompt as the local template does."""
+    from transformers import AutoTokenizer
+
+    remote = load_backend("openai", qwen3_model, base_url=server, endpoint="chat")
+    assert remote.thinking.name == "qwen3"
+    user = arith.generate(1, "test", 6)[0].text()
+    prompt = prompt_for(remote, user, mode="no-think")
+    assert dict(prompt.template_args) == {"enable_thinking": False} and not prompt.prefill
+    seen = _usage_spy(remote)
+    remote.generate([prompt], SamplingParams(max_tokens=2))
+    tok = AutoTokenizer.from_pretrained(qwen3_model)
+    want = tok.apply_chat_template(
+        [{"role": "user", "content": user}], add_generation_prompt=True, enable_thinking=False, tokenize=False
+    )
+    assert want.endswith("<think>\n\n</think>\n\n")
+    assert seen[-1]["prompt_tokens"] == len(tok(want, add_special_tokens=False)["input_ids"])

@@ -2,13 +2,24 @@
 
 - `endpoint="completions"` sends the full prompt text (chat template and thinking prefill applied
   locally with the model's tokenizer), so prompt modes and budget forcing behave exactly as on the
-  HF backend. This is the default whenever a tokenizer can be loaded.
-- `endpoint="chat"` sends messages and lets the server apply its template; a non-standard thinking
-  mode is sent as a final assistant message with `continue_final_message` (vLLM honours it).
+  HF backend. This is the default whenever a tokenizer can be loaded. Servers tokenize a text prompt
+  with special tokens added (vLLM's and `transformers serve`'s default), so a rendered prompt that
+  already starts with the template's BOS is sent without it when the tokenizer adds BOS itself:
+  the server then sees exactly the token ids the HF backend encodes (no doubled BOS).
+- `endpoint="chat"` sends messages and lets the server apply its template. A prefill (no-think,
+  ellipsis, a forced close, "Wait") is sent as a final assistant message with
+  `continue_final_message: true, add_generation_prompt: false` (vLLM's convention); a server that
+  refuses it (`transformers serve` does) stops the run with a one-line error naming
+  `endpoint=completions`. The format's chat-template variables (Qwen3's `enable_thinking`) go as
+  `chat_template_kwargs`. A server started with a reasoning parser returns the thinking apart
+  (`reasoning_content`, or `reasoning` in newer vLLM); it is joined back into one text with the
+  family's markers, so thinking detection and token accounting see what the model wrote.
 
 Requests run concurrently on a thread pool, one request per sample (servers differ in `n` support),
-with retries and exponential back-off on connection errors, 429 and 5xx. Token counts come from the
-server's `usage`; a server that reports none is counted with the local tokenizer, or refused.
+with retries and exponential back-off on connection errors, 429 and 5xx. Token accounting: the
+generated token ids when the server returns them (vLLM >= 0.10.2 with `return_token_ids`, asked for
+on every request and dropped for good once a server refuses the field), else the server's `usage`
+for totals; a server that reports neither is counted with the local tokenizer, or refused.
 """
 
 from __future__ import annotations
@@ -20,9 +31,64 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from thinklab.backends.base import BackendError, Completion, SamplingParams
-from thinklab.prompting.modes import ChatPrompt, modes_for
+from thinklab.prompting.modes import ChatPrompt, ThinkingFormat, format_for
 
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+# Fields only some servers know (vLLM's); a server that rejects them gets requests without them.
+OPTIONAL_FIELDS = ("return_token_ids",)
+CONTINUE_FIELDS = ("continue_final_message", "add_generation_prompt")
+
+
+class ServerRefused(BackendError):
+    """A request the server answered with a 4xx that retrying cannot fix (kept apart so callers can
+    tell "this server does not take that field" from a network failure)."""
+
+    def __init__(self, message: str, status: int, detail: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+
+
+def adds_bos(tokenizer: Any) -> bool:
+    """Whether tokenizing plain text adds the BOS token by itself (Llama-style post-processors; R1's
+    tokenizer under Transformers 4.x), as the server's tokenizer does for a text prompt."""
+    bos_id = getattr(tokenizer, "bos_token_id", None)
+    if tokenizer is None or bos_id is None:
+        return False
+    return tokenizer("a")["input_ids"][:1] == [bos_id]
+
+
+def server_prompt(text: str, tokenizer: Any) -> str:
+    """The prompt text to send so that the server's tokenization (special tokens added) gives the ids
+    thinklab means: a leading BOS that the template wrote is dropped when the tokenizer adds its own."""
+    bos = getattr(tokenizer, "bos_token", None)
+    if bos and text.startswith(bos) and adds_bos(tokenizer):
+        return text[len(bos) :]
+    return text
+
+
+def message_text(message: dict[str, Any], fmt: ThinkingFormat, prefill: str = "") -> str:
+    """The response text of a chat message, with thinking that a reasoning parser split out joined back:
+    open marker (unless the prefill already opened the block) + reasoning + close marker (when the
+    parser found the end of thinking, i.e. an answer follows) + content. Without a reasoning field the
+    content is returned as is."""
+    content = message.get("content") or ""
+    reasoning = message.get("reasoning_content")
+    if reasoning is None:
+        reasoning = message.get("reasoning")
+    if not reasoning:
+        return content
+    opened = prefill.rfind(fmt.open) > prefill.rfind(fmt.close)
+    head = "" if opened or reasoning.lstrip().startswith(fmt.open) else fmt.open
+    return head + reasoning + (fmt.close + content if content else "")
+
+
+def choice_token_ids(choice: dict[str, Any]) -> list[int] | None:
+    """Generated token ids of a choice when the server sent them (vLLM's `return_token_ids`)."""
+    ids = choice.get("token_ids")
+    if isinstance(ids, list) and all(isinstance(t, int) for t in ids):
+        return ids
+    return None
 
 
 class OpenAIBackend:
@@ -42,6 +108,7 @@ class OpenAIBackend:
         timeout: float = 300.0,
         backoff: float = 0.5,
         trust_remote_code: bool = False,
+        thinking_format: str | None = None,
     ) -> None:
         import httpx
 
@@ -72,8 +139,9 @@ class OpenAIBackend:
                     f"the completions endpoint needs the model's tokenizer locally to build prompts; "
                     f"could not load {tok_path!r} ({str(exc).splitlines()[0]}). Pass tokenizer=PATH or endpoint=chat"
                 ) from None
-        self.modes = modes_for(tok_path)
+        self.thinking = format_for(tok_path, self.tokenizer, thinking_format)
         self.num_parameters = None
+        self.optional_fields = True  # cleared once the server rejects OPTIONAL_FIELDS
 
     # ------------------------------------------------------------------ HTTP
     def _post(self, path: str, body: dict) -> dict:
@@ -88,7 +156,9 @@ class OpenAIBackend:
                     return resp.json()
                 last = f"HTTP {resp.status_code}: {resp.text[:200]}"
                 if resp.status_code not in RETRY_STATUS:
-                    raise BackendError(f"server at {self.base_url} refused the request: {last}")
+                    raise ServerRefused(
+                        f"server at {self.base_url} refused the request: {last}", resp.status_code, resp.text
+                    )
             except httpx.TransportError as exc:
                 last = f"{type(exc).__name__}: {exc}"
             if attempt < self.max_retries:
@@ -96,6 +166,18 @@ class OpenAIBackend:
         raise BackendError(
             f"cannot reach the server at {self.base_url} after {self.max_retries + 1} tries ({last})"
         )
+
+    def _post_optional(self, path: str, body: dict) -> dict:
+        """`_post` with the optional fields while the server takes them; a server that rejects one of
+        them by name is asked again without them, and never sent them again."""
+        if self.optional_fields:
+            try:
+                return self._post(path, {**body, **dict.fromkeys(OPTIONAL_FIELDS, True)})
+            except ServerRefused as exc:
+                if exc.status not in (400, 422) or not any(f in exc.detail for f in OPTIONAL_FIELDS):
+                    raise
+                self.optional_fields = False
+        return self._post(path, body)
 
     def _one(self, prompt: str | ChatPrompt, params: SamplingParams, sample: int) -> Completion:
         body: dict[str, Any] = {
@@ -114,22 +196,37 @@ class OpenAIBackend:
             if not isinstance(prompt, ChatPrompt):
                 raise BackendError("the chat endpoint needs chat prompts (messages), not text")
             body["messages"] = prompt.to_messages()
+            if prompt.template_args:
+                body["chat_template_kwargs"] = dict(prompt.template_args)
             if prompt.prefill:
                 body.update(add_generation_prompt=False, continue_final_message=True)
-            data = self._post("chat/completions", body)
+            try:
+                data = self._post_optional("chat/completions", body)
+            except ServerRefused as exc:
+                if not prompt.prefill or exc.status not in (400, 422):
+                    raise
+                raise BackendError(
+                    f"the server at {self.base_url} does not continue an assistant message "
+                    f"(continue_final_message), which this prompt's prefill {prompt.prefill[:40]!r} needs; "
+                    "use --backend-args endpoint=completions"
+                ) from None
             choice = data["choices"][0]
-            text = (choice.get("message") or {}).get("content") or ""
+            text = message_text(choice.get("message") or {}, self.thinking, prompt.prefill)
         else:
-            body["prompt"] = prompt
-            data = self._post("completions", body)
+            body["prompt"] = server_prompt(prompt, self.tokenizer)
+            data = self._post_optional("completions", body)
             choice = data["choices"][0]
             text = choice.get("text") or ""
+        token_ids = choice_token_ids(choice)
         usage = data.get("usage") or {}
         tokens = usage.get("completion_tokens")
         if tokens is None:
-            if self.tokenizer is None:
+            if token_ids is not None:
+                tokens = len(token_ids)
+            elif self.tokenizer is None:
                 raise BackendError("the server reported no token usage and no local tokenizer can count them")
-            tokens = self.count_tokens(text)
+            else:
+                tokens = self.count_tokens(text)
         finish = choice.get("finish_reason") or "stop"
         stop_reason = choice.get("stop_reason")
         if not isinstance(stop_reason, str):
@@ -145,6 +242,7 @@ class OpenAIBackend:
             tokens=int(tokens),
             finish_reason="length" if finish == "length" else "stop",
             stop_reason=stop_reason,
+            token_ids=token_ids,
         )
 
     # ------------------------------------------------------------------ interface
@@ -161,11 +259,13 @@ class OpenAIBackend:
         """Per-token log-probs via `echo` + `logprobs` on the completions endpoint (vLLM supports it)."""
         out = []
         for p, c in zip(prompts, continuations, strict=True):
+            sent = server_prompt(p + c, self.tokenizer)
+            start = len(p) - (len(p + c) - len(sent))  # where the continuation starts in what was sent
             data = self._post(
                 "completions",
                 {
                     "model": self.served_model,
-                    "prompt": p + c,
+                    "prompt": sent,
                     "max_tokens": 1,
                     "echo": True,
                     "logprobs": 0,
@@ -179,7 +279,7 @@ class OpenAIBackend:
                     f"the server at {self.base_url} does not return prompt log-probs (echo+logprobs)"
                 )
             out.append(
-                [v for o, v in zip(offsets, values, strict=False) if o >= len(p) and v is not None][
+                [v for o, v in zip(offsets, values, strict=False) if o >= start and v is not None][
                     : self.count_tokens(c)
                 ]
             )
