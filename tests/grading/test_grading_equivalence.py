@@ -152,9 +152,11 @@ def test_nothing_is_evaluated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
         "\\boxed{().__class__.__bases__[0].__subclasses__()}",
     ]
     for payload in payloads:
-        compare("0.25", payload)
-        compare(payload, "0.25")
-    assert is_equivalent("0.25", "The probability is (1/2) * (1/2)")
+        for policy in ("strict", "harness"):
+            compare("0.25", payload, policy=policy)
+            compare(payload, "0.25", policy=policy)
+    assert is_equivalent("0.25", "(1/2) * (1/2)")
+    assert is_equivalent("0.25", "The answer is (1/2) * (1/2)")
     assert not marker.exists()
     assert all(re.fullmatch(r"[\d.\s]*", text) for text in seen), [t for t in seen if not t.strip().isdigit()]
 

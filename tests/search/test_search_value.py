@@ -358,7 +358,7 @@ def test_checkpoints_with_logprob_head_resume(tmp_path, monkeypatch):
     rerun after an interruption resumes from the last checkpoint instead of starting over."""
     from safetensors.torch import load_file
 
-    import thinklab.search.train_value as train_value
+    from thinklab.train.checkpoints import TrainOutput
 
     rows = _one_problem_rows(8)
     data = tmp_path / "train.jsonl"
@@ -376,10 +376,12 @@ def test_checkpoints_with_logprob_head_resume(tmp_path, monkeypatch):
             save_steps=2,
         )
 
-    # The "interrupted" run: stops after step 2 and keeps its Trainer checkpoint (normally removed).
-    monkeypatch.setattr(train_value.shutil, "rmtree", lambda *a, **k: None)
+    # The "interrupted" run: stops after step 2 before its output is committed, so its staging dir
+    # (with the Trainer checkpoint) stays and no model dir appears.
+    monkeypatch.setattr(TrainOutput, "commit", lambda self: self.staging)
     run_train_value(cfg(2))
-    checkpoint = tmp_path / "vm" / "trainer" / "checkpoint-2"
+    assert not (tmp_path / "vm").exists()
+    checkpoint = tmp_path / ".vm.partial" / "trainer" / "checkpoint-2"
     assert checkpoint.is_dir()
     saved = load_file(str(checkpoint / "model.safetensors"))
     assert saved and not [k for k in saved if k.startswith("logprob_model.")]
@@ -398,7 +400,7 @@ def test_checkpoints_with_logprob_head_resume(tmp_path, monkeypatch):
     monkeypatch.undo()
     record = json.loads((out / "value_training.json").read_text())
     assert record["steps"] == 4 and sum(forwards) == 2
-    assert not (out / "trainer").exists()
+    assert not (out / "trainer").exists() and not (tmp_path / ".vm.partial").exists()
     fn = ValueFunction.load(out, device="cpu")
     assert 0.0 <= fn.values([rows[0]["prompt"] + rows[0]["roll_in"]])[0] <= 1.0
 

@@ -34,6 +34,7 @@ from thinklab.autothink.rewards import AutoThinkReward, CorrectnessLengthReward
 from thinklab.autothink.stages import StagePreset, stage_preset
 from thinklab.errors import ThinklabError
 from thinklab.prompting.modes import MARKER_FILE, PROMPT_MODES, modes_for
+from thinklab.train.checkpoints import begin
 
 REWARDS = ("autothink", "correct-length")
 LOG_FILE = "grpo_log.jsonl"
@@ -161,8 +162,8 @@ def run_grpo(cfg: GRPORunConfig) -> Path:
         dtype=torch.bfloat16 if (bf16 and cuda) else torch.float32,
         trust_remote_code=cfg.trust_remote_code,
     )
-    out = Path(cfg.out_dir)
-    trainer_dir = out / "trainer"
+    run = begin(cfg.out_dir, asdict(cfg), cfg.save_steps)  # written to a sibling, renamed when complete
+    out = run.staging
     vllm = {}
     if cfg.use_vllm:
         vllm = {"use_vllm": True, "vllm_mode": cfg.vllm_mode}
@@ -171,7 +172,7 @@ def run_grpo(cfg: GRPORunConfig) -> Path:
         elif cfg.vllm_server_base_url:
             vllm["vllm_server_base_url"] = cfg.vllm_server_base_url
     args = GRPOConfig(
-        output_dir=str(trainer_dir),
+        output_dir=str(run.trainer_dir),
         num_generations=preset.num_generations,
         per_device_train_batch_size=layout.per_device_train_batch_size,
         gradient_accumulation_steps=layout.gradient_accumulation_steps,
@@ -195,8 +196,7 @@ def run_grpo(cfg: GRPORunConfig) -> Path:
         # TRL turns activation checkpointing on by default; on CPU and for small models it only costs time.
         activation_checkpointing=cfg.gradient_checkpointing,
         logging_steps=cfg.logging_steps,
-        save_strategy="steps" if cfg.save_steps else "no",
-        save_steps=cfg.save_steps or 500,
+        **run.save_args(),
         report_to="none",
         seed=cfg.seed,
         disable_tqdm=True,
@@ -204,8 +204,9 @@ def run_grpo(cfg: GRPORunConfig) -> Path:
         **vllm,
         **cfg.extra_args,
     )
-    out.mkdir(parents=True, exist_ok=True)
     log_path = out / LOG_FILE
+    resume = run.resume_from()
+    _trim_log(log_path, int(Path(resume).name.split("-")[-1]) if resume else 0)
 
     class _WriteLog(TrainerCallback):
         """Append every log entry (reward, think rate, lengths, loss) to grpo_log.jsonl as training runs."""
@@ -228,8 +229,7 @@ def run_grpo(cfg: GRPORunConfig) -> Path:
         processing_class=tokenizer,
         callbacks=[_WriteLog()],
     )
-    resume = cfg.save_steps is not None and any(trainer_dir.glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=True if resume else None)
+    trainer.train(resume_from_checkpoint=resume)
     trainer.save_model(str(out))
     tokenizer.save_pretrained(str(out))
     _write_marker(base, out, {
@@ -238,11 +238,23 @@ def run_grpo(cfg: GRPORunConfig) -> Path:
             "minutes": round((time.time() - started) / 60, 2),
         }
     })  # fmt: skip
-    if not cfg.save_steps:
-        import shutil
+    return run.commit()
 
-        shutil.rmtree(trainer_dir, ignore_errors=True)
-    return out
+
+def _trim_log(path: Path, step: int) -> None:
+    """Keep the log entries up to the checkpoint a run resumes from (all of them: none when it starts
+    afresh), so the steps an interrupted run logged after its last checkpoint are not logged twice."""
+    if not path.exists():
+        return
+    keep = [line for line in path.read_text().splitlines(keepends=True) if _step_of(line) <= step]
+    path.write_text("".join(keep))
+
+
+def _step_of(line: str) -> float:
+    try:
+        return json.loads(line).get("step", 0)
+    except ValueError:  # a line cut off by the kill
+        return float("inf")
 
 
 def _write_marker(base: str, out: Path, extra: dict) -> None:

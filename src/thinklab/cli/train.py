@@ -42,6 +42,7 @@ def register(app: typer.Typer) -> None:
         lora_r: int = typer.Option(16, help="LoRA rank."),
         merge_lora: bool = typer.Option(True, help="Merge the adapter into the base weights when done."),
         seed: int = typer.Option(42, help="Seed."),
+        save_steps: int = typer.Option(0, help="Checkpoint every N steps; a rerun then resumes (0: off)."),
         trust_remote_code: bool = typer.Option(False, help="Allow model repos to run their own code."),
     ) -> None:
         """Supervised fine-tuning on a JSONL of problems and full responses (loss on responses only)."""
@@ -62,6 +63,7 @@ def register(app: typer.Typer) -> None:
             lora_alpha=2 * lora_r,
             merge_lora=merge_lora,
             seed=seed,
+            save_steps=save_steps,
             trust_remote_code=trust_remote_code,
         )
         typer.echo(f"saved {run_sft(cfg)}")

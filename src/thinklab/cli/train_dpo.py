@@ -38,6 +38,7 @@ def register(train: typer.Typer) -> None:
         lora_r: int = typer.Option(16, help="LoRA rank (alpha = 2 x rank)."),
         merge_lora: bool = typer.Option(True, help="Merge the adapter into the base weights when done."),
         seed: int = typer.Option(42, help="Seed."),
+        save_steps: int = typer.Option(0, help="Checkpoint every N steps; a rerun then resumes (0: off)."),
         logging_steps: int = typer.Option(10, help="Log every N steps."),
         trust_remote_code: bool = typer.Option(False, help="Allow model repos to run their own code."),
     ) -> None:
@@ -66,6 +67,7 @@ def register(train: typer.Typer) -> None:
             merge_lora=merge_lora,
             seed=seed,
             logging_steps=logging_steps,
+            save_steps=save_steps,
             trust_remote_code=trust_remote_code,
         )
         typer.echo(f"saved {run_dpo(cfg)}")

@@ -37,6 +37,7 @@ def main() -> None:
                 float(request["timeout"]),
                 guard=request.get("guard", True),
                 fast=request.get("fast", True),
+                policy=request.get("policy", "strict"),
             )
             reply = {"equal": equal, "reason": reason}
         elif op == "_stall":

@@ -54,7 +54,19 @@ from itertools import groupby
 from types import SimpleNamespace
 from typing import Any
 
-from thinklab.grading.extract import extract_answer, split_thinking
+from thinklab.grading.extract import (
+    LATEX_CMD_RE,
+    MAX_BARE_CHARS,
+    TEXT_WRAP_RE,
+    TEXTY_RE,
+    WORD_RE,
+    check_policy,
+    extract_answer,
+    find_answer,
+    is_bare,
+    split_thinking,
+    unwrap_text,
+)
 from thinklab.grading.timeouts import GradingTimeout, WorkerError, deadline, run_in_worker, signals_usable
 
 __all__ = [
@@ -72,7 +84,6 @@ DEFAULT_TIMEOUT_S = 5.0
 REL_TOL = 1e-4  # decimals vs exact values (Qwen2.5-Math math_equal)
 EXACT_REL_TOL = 1e-12  # two exact values, compared through 30-digit evaluation
 MAX_INPUT_CHARS = 20_000  # longer responses: only the tail is searched (answers come last)
-MAX_BARE_CHARS = 2_000  # a "bare" answer longer than this is not parsed as one LaTeX expression
 MAX_BRACE_DEPTH = 40
 MAX_RESULT_DIGITS = 1_000_000
 MAX_FACTORIAL_ARG = 20_000
@@ -104,19 +115,9 @@ def _cosmetic(s: str) -> str:
     return s
 
 
-_TEXT_WRAP_RE = re.compile(
-    r"\\(?:text(?:bf|it|rm|normal|sf|tt)?|math(?:rm|bf|it|sf|tt)|mbox|operatorname)\s*\{([^{}]*)\}"
-)
-_TEXTY_RE = re.compile(r"[A-Za-z][A-Za-z '\-]*")
-
-
-def _unwrap_text(s: str) -> str:
-    for _ in range(3):
-        new = _TEXT_WRAP_RE.sub(r"\1", s)
-        if new == s:
-            break
-        s = new
-    return s
+_TEXT_WRAP_RE = TEXT_WRAP_RE
+_TEXTY_RE = TEXTY_RE
+_unwrap_text = unwrap_text
 
 
 def _text_key(answer: str) -> str | None:
@@ -135,7 +136,76 @@ def _text_key(answer: str) -> str | None:
     return s if len(s) == 1 else " ".join(s.lower().split())
 
 
-_PLAIN_NUMBER_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
+# Digits, with an optional E-notation exponent as programs print floats (1e3, 4.5e33, 1.2E-04). The
+# exponent is at most three digits: a value is computed from it.
+_PLAIN_NUMBER_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d{1,3})?")
+_E_NOTATION_RE = re.compile(r"([-+]?(?:\d+(?:\.\d*)?|\.\d+))[eE]([-+]?\d{1,3})")
+
+_SMALL_NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+        ]
+    )
+}
+_TENS_WORDS = {
+    w: 10 * i
+    for i, w in enumerate(
+        ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+    )
+}
+_SCALE_WORDS = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+
+
+def _word_number(text: str) -> int | None:
+    """An integer written in English words ("three", "twenty-one", "one hundred and five"); else None.
+
+    Models write small answers as words ("She has three left."); only whole phrases of number words are
+    read, so "one of them" or "a third" are not numbers.
+    """
+    words = text.lower().replace("-", " ").split()
+    if not words or len(words) > 12:
+        return None
+    total = current = 0
+    seen = False
+    for word in words:
+        if word == "and" and seen:
+            continue
+        if word in _SMALL_NUMBER_WORDS:
+            current += _SMALL_NUMBER_WORDS[word]
+        elif word in _TENS_WORDS and word != "_":
+            current += _TENS_WORDS[word]
+        elif word == "hundred" and seen:
+            current = max(current, 1) * 100
+        elif word in _SCALE_WORDS and seen:
+            total += max(current, 1) * _SCALE_WORDS[word]
+            current = 0
+        else:
+            return None
+        seen = True
+    return total + current
+
+
 _THOUSANDS_RE = re.compile(r"[-+]?[1-9]\d{0,2}(?:(?:,|\\,|\{,\}| )\d{3})+(?:\.\d+)?")
 
 
@@ -152,7 +222,8 @@ def _plain_number(s: str) -> tuple[Fraction, bool, bool] | None:
     if _THOUSANDS_RE.fullmatch(t):
         t = re.sub(r"\\,|\{,\}|[, ]", "", t)
     if len(t) > 100 or not _PLAIN_NUMBER_RE.fullmatch(t):
-        return None
+        words = _word_number(t) if t.isascii() and t.replace("-", " ").replace(" ", "").isalpha() else None
+        return None if words is None else (Fraction(words), True, percent)
     return Fraction(t), "." not in t, percent
 
 
@@ -225,25 +296,98 @@ def _fast_path(gold_answer: str, pred_answer: str) -> tuple[bool, str] | None:
 # Deciding what the answer string is
 # --------------------------------------------------------------------------------------------------
 
-_MATH_ENV_RE = re.compile(r"(?<!\\)\$|\\\(|\\\[|\\boxed|\\fbox")
-_LATEX_CMD_RE = re.compile(r"\\[A-Za-z]+")
-_WORD_RE = re.compile(r"[A-Za-z]{2,}")
+_LATEX_CMD_RE = LATEX_CMD_RE
+_is_bare = is_bare
 
 
-def _is_bare(text: str) -> bool:
-    """Whether ``text`` is itself an answer (``x^2+1``, ``10 square units``) rather than prose to search.
+# Unicode math symbols models write in place of LaTeX, as the LaTeX thinklab parses.
+_UNICODE_LATEX = {
+    "π": r"\pi ",
+    "×": r"\times ",
+    "·": r"\cdot ",
+    "⋅": r"\cdot ",
+    "÷": r"\div ",
+    "≤": r"\le ",
+    "≥": r"\ge ",
+    "≠": r"\ne ",
+    "−": "-",
+    "∞": r"\infty ",
+    "±": r"\pm ",
+    "∓": r"\mp ",
+    "°": r"^\circ ",
+    "∈": r"\in ",
+    "∪": r"\cup ",
+    "∩": r"\cap ",
+    "∅": r"\emptyset ",
+    "⁄": "/",
+    "²": "^2",
+    "³": "^3",
+    "½": r"\frac{1}{2}",
+    "⅓": r"\frac{1}{3}",
+    "⅔": r"\frac{2}{3}",
+    "¼": r"\frac{1}{4}",
+    "¾": r"\frac{3}{4}",
+    "θ": r"\theta ",
+    "α": r"\alpha ",
+    "β": r"\beta ",
+    "γ": r"\gamma ",
+    "λ": r"\lambda ",
+    "μ": r"\mu ",
+    "σ": r"\sigma ",
+    "φ": r"\phi ",
+    "ω": r"\omega ",
+}
+_UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE_LATEX)))
+_SQRT_RE = re.compile(r"√\s*(\d+(?:\.\d+)?|[A-Za-z]|\\[A-Za-z]+|\([^()]*\)|\{[^{}]*\})")
+# An ordinal suffix after a digit: 5th, 5^{th}, 5^{\text{th}}, 5\textsuperscript{th}.
+_ORDINAL_RE = re.compile(
+    r"(?<=\d)\s*(?:\^\s*\{?\s*)?(?:\\(?:text|mathrm|textrm|textsuperscript)\s*\{\s*)?(?:st|nd|rd|th)"
+    r"(?:\s*\})?(?:\s*\})?(?![A-Za-z])"
+)
 
-    Prose is recognised by three or more words outside LaTeX commands and ``\\text{}``, a non-Latin
-    letter (the multilingual lighteval cases), or a leading "Label:" prefix.
+
+def _normalize_symbols(text: str) -> str:
+    """Unicode math symbols as LaTeX (``2√3`` -> ``2\\sqrt{3}``, ``π/2`` -> ``\\pi /2``), ordinal suffixes
+    dropped (``5^{\\text{th}}`` -> ``5``). Cheap: ASCII text without an ordinal is returned as is."""
+    if not text.isascii():
+        text = _SQRT_RE.sub(lambda m: "\\sqrt{" + m[1].strip("(){}") + "}", text)
+        text = _UNICODE_RE.sub(lambda m: _UNICODE_LATEX[m[0]], text.replace("√", "\\sqrt"))
+    if ("th" in text or "st" in text or "nd" in text or "rd" in text) and len(text) <= MAX_BARE_CHARS:
+        text = _ORDINAL_RE.sub("", text)
+    return text
+
+
+_MATH_SPANS_RE = re.compile(r"\$\$.*?\$\$|\\\[.*?\\\]|\\\(.*?\\\)|(?<!\\)\$[^$]*\$", re.DOTALL)
+
+
+def _is_response(text: str) -> bool:
+    """Whether ``text`` is a model response (prose to extract an answer from) rather than an answer.
+
+    An answer is a bare expression or math spans with at most two words around them (``$28$ %``,
+    ``$\\boxed{1}$ and $\\boxed{2}$``); a response has three or more words outside math, or words in a
+    non-Latin script. A response is graded through `find_answer` with the caller's policy, exactly as
+    `grade` does, so ``is_equivalent(gold, response)`` and ``grade(gold, response)`` cannot disagree.
     """
-    if len(text) > MAX_BARE_CHARS or _MATH_ENV_RE.search(text):
+    body = split_thinking(text).answer
+    if body is None or is_bare(body.strip()):
         return False
-    if re.match(r"\s*[A-Za-z][A-Za-z ]*:\s", text):
-        return False
-    if any(ord(ch) > 0x24F and ch.isalpha() for ch in text):
-        return False
-    visible = _LATEX_CMD_RE.sub(" ", _TEXT_WRAP_RE.sub(" ", text))
-    return len(_WORD_RE.findall(visible)) < 3 or _TEXTY_RE.fullmatch(_unwrap_text(text).strip()) is not None
+    outside = _MATH_SPANS_RE.sub(" ", body[-MAX_INPUT_CHARS:])
+    if any(ord(ch) > 0x24F and ch.isalpha() for ch in outside):
+        return True
+    visible = LATEX_CMD_RE.sub(" ", TEXT_WRAP_RE.sub(" ", outside))
+    return len(WORD_RE.findall(visible)) >= 3
+
+
+def _response_answer(pred: str, policy: str) -> str | None:
+    """``pred`` itself when it is an answer; the answer `find_answer` reads from it when it is a response
+    (None: the response has no answer under ``policy``). Unicode symbols are normalised either way."""
+    pred = _normalize_symbols(pred)
+    if _is_response(pred):
+        found = find_answer(pred, policy=policy)
+        if found is None:
+            return None
+        pred = found.answer
+    return pred
 
 
 def _answer_string(text: str) -> str | None:
@@ -435,7 +579,8 @@ _UNIT_WORDS = (
 # Its content may not contain braces, so a \text inside \frac{..}{..} is never touched.
 _TRAILING_TEXT_RE = re.compile(r"(?<=[\d})\s])\s*\\(?:text|mbox)\s*\{[^{}]*\}\s*(?:\^\s*\{?\s*\d\s*\}?)?\s*$")
 _TRAILING_UNIT_RE = re.compile(
-    rf"(?<=[\d}}])\s*(?:(?:{_UNIT_WORDS})(?:e?s)?\.?\s*)+(?:\^\s*\{{?\s*[23]\s*\}}?)?\s*$", re.IGNORECASE
+    rf"(?:(?<=[\d}})])|(?<=\\pi)|(?<=\\circ)|(?<=\\infty))\s*(?:(?:{_UNIT_WORDS})(?:e?s)?\.?\s*)+(?:\^\s*\{{?\s*[23]\s*\}}?)?\s*$",
+    re.IGNORECASE,
 )
 
 
@@ -464,6 +609,8 @@ def _bare_readings(answer: str) -> list[str]:
         s = s[:-1].rstrip()
     if _THOUSANDS_RE.fullmatch(s):
         s = re.sub(r"\\,|\{,\}|[, ]", "", s)
+    if (m := _E_NOTATION_RE.fullmatch(s)) is not None:
+        s = f"{m[1]}\\times 10^{{{m[2]}}}"  # 1e3: the e is an exponent marker, not Euler's number
     cases = _CASES_RE.fullmatch(s)
     if cases:
         s = ", ".join(part.strip() for part in re.split(r"\\\\", cases[1]) if part.strip())
@@ -865,8 +1012,14 @@ def _structured_equal(gold_items: Sequence[Any], pred_items: Sequence[Any], nume
 # --------------------------------------------------------------------------------------------------
 
 
-def _compare_unbounded(gold: str, pred: str, guard: bool = True, fast: bool = True) -> tuple[bool, str]:
+def _compare_unbounded(
+    gold: str, pred: str, guard: bool = True, fast: bool = True, policy: str = "strict"
+) -> tuple[bool, str]:
     """Steps 2-7 with no time limit of their own (callers provide it); ``fast=False`` skips step 2."""
+    answer = _response_answer(pred, policy)
+    if answer is None:
+        return False, "no_answer"
+    gold, pred = _normalize_symbols(gold), answer
     gold_answer, pred_answer = _answer_string(gold), _answer_string(pred)
     if fast and gold_answer is not None and pred_answer is not None:
         fast = _fast_path(gold_answer, pred_answer)
@@ -905,13 +1058,13 @@ def _compare_unbounded(gold: str, pred: str, guard: bool = True, fast: bool = Tr
 
 
 def _equivalent_local(
-    gold: str, pred: str, timeout: float, guard: bool = True, fast: bool = True
+    gold: str, pred: str, timeout: float, guard: bool = True, fast: bool = True, policy: str = "strict"
 ) -> tuple[bool, str]:
     """Compare in this thread under a ``setitimer`` deadline (callers check `signals_usable` first)."""
     _mv()  # import sympy/Math-Verify before the clock starts: a cold import on a busy machine is not a hang
     try:
         with deadline(timeout):
-            return _compare_unbounded(gold, pred, guard, fast)
+            return _compare_unbounded(gold, pred, guard, fast, policy)
     except GradingTimeout:
         return False, "timeout"
 
@@ -919,42 +1072,57 @@ def _equivalent_local(
 _warned_no_worker = threading.Event()
 
 
-def compare(gold: str | None, pred: str | None, *, timeout: float = DEFAULT_TIMEOUT_S) -> tuple[bool, str]:
+def compare(
+    gold: str | None, pred: str | None, *, timeout: float = DEFAULT_TIMEOUT_S, policy: str = "strict"
+) -> tuple[bool, str]:
     """Compare two answers (or responses) and say why: ``(equal, reason)``.
 
-    ``reason`` is one of ``"equivalent"``, ``"not_equivalent"``, ``"no_answer"`` (empty input),
-    ``"unclosed_thinking"``, ``"timeout"`` or ``"refused"`` (an input that would hang sympy).
+    ``reason`` is one of ``"equivalent"``, ``"not_equivalent"``, ``"no_answer"`` (empty input, or a
+    response with no answer under ``policy``), ``"unclosed_thinking"``, ``"timeout"`` or ``"refused"``
+    (an input that would hang sympy). A ``pred`` that is a whole response is read with `find_answer` and
+    ``policy`` (``"strict"`` or ``"harness"``), the same path as `grade`; ``gold`` is a reference and is
+    read whole.
     """
+    check_policy(policy)
     if not isinstance(gold, str) or not isinstance(pred, str) or not gold.strip() or not pred.strip():
         return False, "no_answer"
     if split_thinking(pred).answer is None or split_thinking(gold).answer is None:
         return False, "unclosed_thinking"
+    answer = _response_answer(pred, policy)
+    if answer is None:
+        return False, "no_answer"
+    gold, pred = _normalize_symbols(gold), answer
     gold_answer, pred_answer = _answer_string(gold), _answer_string(pred)
     if gold_answer is not None and pred_answer is not None:
         fast = _fast_path(gold_answer, pred_answer)  # pure Python and bounded: fine on any thread
         if fast is not None:
             return fast
     if signals_usable():
-        return _equivalent_local(gold, pred, timeout, fast=False)
+        return _equivalent_local(gold, pred, timeout, fast=False, policy=policy)
     try:
-        reply = run_in_worker({"op": "equiv", "gold": gold, "pred": pred, "timeout": timeout}, timeout)
+        payload = {"op": "equiv", "gold": gold, "pred": pred, "timeout": timeout, "policy": policy}
+        reply = run_in_worker(payload, timeout)
     except (WorkerError, OSError) as exc:
         if not _warned_no_worker.is_set():
             _warned_no_worker.set()
             logger.warning("no grading worker process (%s); comparing without a time limit", exc)
-        return _compare_unbounded(gold, pred)
+        return _compare_unbounded(gold, pred, policy=policy)
     if reply is None:
         return False, "timeout"
     return bool(reply["equal"]), str(reply["reason"])
 
 
-def is_equivalent(gold: str | None, pred: str | None, *, timeout: float = DEFAULT_TIMEOUT_S) -> bool:
-    """Whether ``pred`` is mathematically equivalent to ``gold``. Never raises; False on timeout.
+def is_equivalent(
+    gold: str | None, pred: str | None, *, timeout: float = DEFAULT_TIMEOUT_S, policy: str = "strict"
+) -> bool:
+    """Whether ``pred`` is mathematically equivalent to ``gold``. False on timeout; raises only for an
+    unknown ``policy``.
 
-    Either side may be a bare answer (``\\frac12``) or a whole response (thinking is stripped, the boxed or
-    final answer is found). Safe on any thread and in worker processes; see the module docstring.
+    Either side may be a bare answer (``\\frac12``) or a whole response (thinking is stripped, the answer
+    is found with `find_answer` under ``policy``, as `grade` does). Safe on any thread and in worker
+    processes; see the module docstring.
     """
-    return compare(gold, pred, timeout=timeout)[0]
+    return compare(gold, pred, timeout=timeout, policy=policy)[0]
 
 
 def answers_equivalent(a: str, b: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> bool:

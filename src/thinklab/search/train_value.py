@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import statistics
 import time
 from collections import defaultdict
@@ -36,6 +35,7 @@ from thinklab.search.value_model import (
     encode,
     require_value_dir,
 )
+from thinklab.train.checkpoints import begin
 from thinklab.train.precision import default_bf16
 
 
@@ -161,11 +161,12 @@ def run_train_value(cfg: ValueTrainConfig) -> Path:
         )
     if cfg.freeze_backbone:
         model.backbone.requires_grad_(False)  # the Trainer's optimizer skips frozen parameters
-    out = Path(cfg.out_dir)
+    run = begin(cfg.out_dir, asdict(cfg), cfg.save_steps)  # written to a sibling, renamed when complete
+    out = run.staging
     cuda = torch.cuda.is_available()
     bf16 = default_bf16(cfg.bf16)
     args = TrainingArguments(
-        output_dir=str(out / "trainer"),
+        output_dir=str(run.trainer_dir),
         num_train_epochs=cfg.epochs,
         max_steps=cfg.max_steps,
         per_device_train_batch_size=cfg.batch_size,
@@ -183,8 +184,7 @@ def run_train_value(cfg: ValueTrainConfig) -> Path:
         use_cpu=not cuda,
         remove_unused_columns=False,  # the collator's fields are not in the model signature's first args
         logging_steps=cfg.logging_steps,
-        save_strategy="steps" if cfg.save_steps > 0 else "no",
-        save_steps=cfg.save_steps if cfg.save_steps > 0 else 500,
+        **run.save_args(),
         report_to="none",
         seed=cfg.seed,
         disable_tqdm=True,
@@ -197,8 +197,7 @@ def run_train_value(cfg: ValueTrainConfig) -> Path:
         train_dataset=_ListDataset(examples),
         data_collator=ValueCollator(tokenizer.pad_token_id),
     )
-    last = _last_checkpoint(out / "trainer") if cfg.save_steps > 0 else None
-    trainer.train(resume_from_checkpoint=str(last) if last else None)
+    trainer.train(resume_from_checkpoint=run.resume_from())
     model.save_pretrained(out, tokenizer)
     losses = [round(h["loss"], 4) for h in trainer.state.log_history if "loss" in h]
     record: dict[str, Any] = {
@@ -215,8 +214,7 @@ def run_train_value(cfg: ValueTrainConfig) -> Path:
         # Trainer's mixed-precision forward wrapper (bf16 autocast), which shifts values slightly.
         record["eval"] = evaluate_value(ValueFunction.load(out), read_rollouts(cfg.eval_data))
     (out / "value_training.json").write_text(json.dumps(record, indent=2) + "\n")
-    shutil.rmtree(out / "trainer", ignore_errors=True)
-    return out
+    return run.commit()
 
 
 def _continued_model(cfg: ValueTrainConfig) -> ValueModel:
@@ -248,16 +246,6 @@ class _ListDataset:
 
     def __getitem__(self, i: int) -> dict:
         return self.items[i]
-
-
-def _last_checkpoint(folder: Path) -> Path | None:
-    from transformers.trainer_utils import get_last_checkpoint
-
-    return (
-        Path(get_last_checkpoint(str(folder)))
-        if folder.is_dir() and get_last_checkpoint(str(folder))
-        else None
-    )
 
 
 def _label_counts(rows: Sequence[dict]) -> dict[str, int]:

@@ -19,7 +19,6 @@ the same command under `accelerate launch` (DeepSpeed ZeRO-3 config in configs/a
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 from thinklab.data.writers import read_pairs
 from thinklab.errors import ThinklabError
 from thinklab.prompting.modes import MARKER_FILE, render_chat
+from thinklab.train.checkpoints import begin
 
 
 @dataclass
@@ -61,6 +61,7 @@ class DPORunConfig:
     gradient_checkpointing: bool = False
     seed: int = 42
     logging_steps: int = 10
+    save_steps: int = 0  # >0: a checkpoint every N steps, and a rerun resumes from the last one
     trust_remote_code: bool = False
     extra_args: dict = field(default_factory=dict)  # any other DPOConfig field
 
@@ -106,11 +107,11 @@ def run_dpo(cfg: DPORunConfig) -> Path:
             target_modules="all-linear",
             task_type="CAUSAL_LM",
         )
-    out = Path(cfg.out_dir)
+    run = begin(cfg.out_dir, asdict(cfg), cfg.save_steps)  # written to a sibling, renamed when complete
     cuda = torch.cuda.is_available()
     bf16 = cfg.bf16 if cfg.bf16 is not None else (cuda and torch.cuda.is_bf16_supported())
     args = DPOConfig(
-        output_dir=str(out / "trainer"),
+        output_dir=str(run.trainer_dir),
         num_train_epochs=cfg.epochs,
         max_steps=cfg.max_steps,
         per_device_train_batch_size=cfg.batch_size,
@@ -128,7 +129,7 @@ def run_dpo(cfg: DPORunConfig) -> Path:
         # TRL turns activation checkpointing on by default; on CPU and small models it only costs time.
         activation_checkpointing=cfg.gradient_checkpointing,
         logging_steps=cfg.logging_steps,
-        save_strategy="no",
+        **run.save_args(),
         report_to="none",
         seed=cfg.seed,
         disable_tqdm=True,
@@ -143,11 +144,11 @@ def run_dpo(cfg: DPORunConfig) -> Path:
         processing_class=tokenizer,
         peft_config=peft_config,
     )
-    trainer.train()
+    trainer.train(resume_from_checkpoint=run.resume_from())
     model = trainer.model
     if cfg.lora and cfg.merge_lora:
         model = model.merge_and_unload()
-    out.mkdir(parents=True, exist_ok=True)
+    out = run.staging
     model.save_pretrained(str(out), safe_serialization=True)
     tokenizer.save_pretrained(str(out))
     log = [
@@ -162,8 +163,7 @@ def run_dpo(cfg: DPORunConfig) -> Path:
         "minutes": round((time.time() - started) / 60, 2),
     }
     _carry_marker(base, out, {"dpo": record})
-    shutil.rmtree(out / "trainer", ignore_errors=True)
-    return out
+    return run.commit()
 
 
 def _carry_marker(base: str, out: Path, extra: dict) -> None:

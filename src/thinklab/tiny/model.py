@@ -55,7 +55,23 @@ def resolve_model_path(model: str) -> str:
                 f"the tiny checkpoint is missing from {CHECKPOINT_DIR}; rebuild it with `thinklab tiny train`"
             )
         return str(CHECKPOINT_DIR)
+    require_weights(model)
     return model
+
+
+# Files a model dir keeps its weights in (single file, shards with their index, adapters, GGUF).
+WEIGHT_GLOBS = ("*.safetensors", "*.safetensors.index.json", "*.bin", "*.bin.index.json", "*.pt", "*.gguf")
+
+
+def require_weights(model: str) -> None:
+    """A local model dir with `config.json` but no weight file is a one-line error that says what it
+    most likely is (a training run killed while saving, before thinklab saved atomically), instead of
+    the tokenizer or architecture message Transformers gives for it. Hub ids pass through."""
+    path = Path(model)
+    if (path / "config.json").is_file() and not any(next(path.glob(g), None) for g in WEIGHT_GLOBS):
+        from thinklab.errors import ThinklabError
+
+        raise ThinklabError(f"no weights in {path}; an interrupted training run? (train it again)")
 
 
 def trained_style(model: str) -> str:

@@ -14,7 +14,6 @@ the output is a plain model directory that every backend loads.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 from thinklab.data.writers import read_examples
 from thinklab.errors import ThinklabError
 from thinklab.prompting.modes import MARKER_FILE, render_chat
+from thinklab.train.checkpoints import begin
 from thinklab.train.precision import default_bf16
 
 
@@ -47,6 +47,7 @@ class SFTRunConfig:
     gradient_checkpointing: bool = False
     seed: int = 42
     logging_steps: int = 10
+    save_steps: int = 0  # >0: a checkpoint every N steps, and a rerun resumes from the last one
     trust_remote_code: bool = False
     extra_args: dict = field(default_factory=dict)  # any other SFTConfig field
 
@@ -89,10 +90,10 @@ def run_sft(cfg: SFTRunConfig) -> Path:
             target_modules="all-linear",
             task_type="CAUSAL_LM",
         )
-    out = Path(cfg.out_dir)
+    run = begin(cfg.out_dir, asdict(cfg), cfg.save_steps)  # written to a sibling, renamed when complete
     bf16 = default_bf16(cfg.bf16)
     args = SFTConfig(
-        output_dir=str(out / "trainer"),
+        output_dir=str(run.trainer_dir),
         num_train_epochs=cfg.epochs,
         max_steps=cfg.max_steps,
         per_device_train_batch_size=cfg.batch_size,
@@ -110,7 +111,7 @@ def run_sft(cfg: SFTRunConfig) -> Path:
         max_length=cfg.max_length,
         train_sampling_strategy="group_by_length",
         logging_steps=cfg.logging_steps,
-        save_strategy="no",
+        **run.save_args(),
         report_to="none",
         seed=cfg.seed,
         disable_tqdm=True,
@@ -120,16 +121,15 @@ def run_sft(cfg: SFTRunConfig) -> Path:
     trainer = SFTTrainer(
         model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config
     )
-    trainer.train()
+    trainer.train(resume_from_checkpoint=run.resume_from())
     model = trainer.model
     if cfg.lora and cfg.merge_lora:
         model = model.merge_and_unload()
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(out), safe_serialization=True)
-    tokenizer.save_pretrained(str(out))
+    model.save_pretrained(str(run.staging), safe_serialization=True)
+    tokenizer.save_pretrained(str(run.staging))
     _carry_marker(
         base,
-        out,
+        run.staging,
         {
             "sft": {
                 **asdict(cfg),
@@ -138,8 +138,7 @@ def run_sft(cfg: SFTRunConfig) -> Path:
             }
         },
     )
-    shutil.rmtree(out / "trainer", ignore_errors=True)
-    return out
+    return run.commit()
 
 
 def _carry_marker(base: str, out: Path, extra: dict) -> None:
