@@ -21,13 +21,19 @@ from thinklab.grading.equivalence import (
     is_equivalent,
 )
 from thinklab.grading.extract import (
+    POLICIES,
     THINK_TAGS,
+    Extraction,
+    PolicyError,
     ThinkSplit,
+    check_policy,
     extract_answer,
     extract_boxed,
     extract_last_number,
+    find_answer,
     split_thinking,
     strip_thinking,
+    thinking_closed,
 )
 from thinklab.grading.format import (
     FormatResult,
@@ -41,19 +47,24 @@ from thinklab.grading.timeouts import shutdown_workers
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
+    "POLICIES",
     "REASONS",
     "REL_TOL",
     "THINK_TAGS",
+    "Extraction",
     "FormatResult",
     "GradeResult",
+    "PolicyError",
     "ThinkSplit",
     "answers_equivalent",
     "check_final_format",
+    "check_policy",
     "compare",
     "detect_thinking",
     "extract_answer",
     "extract_boxed",
     "extract_last_number",
+    "find_answer",
     "grade",
     "group_equivalent",
     "has_final_line",
@@ -62,4 +73,5 @@ __all__ = [
     "shutdown_workers",
     "split_thinking",
     "strip_thinking",
+    "thinking_closed",
 ]
