@@ -97,6 +97,7 @@ def test_failed_model_load_leaves_no_run_dir(monkeypatch, capsys, tmp_path):
     bad = tmp_path / "model"
     bad.mkdir()
     (bad / "config.json").write_text('{"model_type": "nonsense-arch"}')
+    (bad / "model.safetensors").write_bytes(b"\0" * 16)  # weights present, so the load itself fails
     code, err = cli(monkeypatch, capsys, *EVAL, "--model", str(bad), "--out", str(tmp_path / "runs"))
     one_error_line(code, err, "cannot load model")
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
