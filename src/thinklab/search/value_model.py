@@ -12,6 +12,13 @@ Saved as a plain Hugging Face model directory of the backbone (config, weights, 
 loads it) plus `value_head.safetensors` and `value_config.json`, so nothing custom is needed to read
 the backbone and no remote code is ever run.
 
+The VGS authors' released format loads too (`VGS-AI/DeepSeek-VM-1.5B`, `classifier_lib.py`): one
+Hugging Face folder whose `config.json` names the architecture `Qwen2ForClassifier` and whose weights
+hold the Qwen2 backbone under `model.` and the head under `score.0.weight` / `score.2.weight` (the same
+two-layer head, without biases; the number of labels is read from the head's shape). `AutoModel` reads
+the backbone from it (the `model.` prefix is the Qwen2 base-model prefix) and the two head tensors are
+read from the safetensors files, so no remote code runs here either.
+
 Optional extension (`logprob_features`, off by default, not in VGS): the head also reads four running
 statistics of the *policy's* log-probabilities of the generated tokens (the token's own, the running
 mean, the running minimum, the running mass below -2 nats), from a frozen copy of the policy saved in
@@ -34,7 +41,7 @@ import torch
 from torch import nn
 
 from thinklab.errors import ThinklabError
-from thinklab.prompting.modes import MARKER_FILE, ChatPrompt, Prompt, modes_for, render_chat
+from thinklab.prompting.modes import MARKER_FILE, ChatPrompt, Prompt, format_for, render_chat
 
 HEAD_FILE = "value_head.safetensors"
 CONFIG_FILE = "value_config.json"
@@ -81,16 +88,80 @@ def encode(tokenizer: Any, text: str, offsets: bool = False) -> dict:
     return tokenizer(text, add_special_tokens=add_special and bool(bos), return_offsets_mapping=offsets)
 
 
+VGS_ARCHITECTURE = "Qwen2ForClassifier"
+VGS_HEAD_KEYS = ("score.0.weight", "score.2.weight")
+
+
+def is_vgs_dir(path: str | Path) -> bool:
+    """Whether `path` holds a value model in the VGS authors' layout (`Qwen2ForClassifier`)."""
+    config = Path(path) / "config.json"
+    try:
+        data = json.loads(config.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and VGS_ARCHITECTURE in (data.get("architectures") or [])
+
+
 def require_value_dir(path: str | Path) -> Path:
-    """`path` as a Path, or a one-line error if it is not a saved value model (checked before any
-    loading, so a wrong directory never reaches Transformers' own errors)."""
+    """`path` as a Path, or a one-line error if it is not a saved value model, thinklab's or the VGS
+    authors' (checked before any loading, so a wrong directory never reaches Transformers' own errors)."""
     path = Path(path)
+    if is_vgs_dir(path):
+        return path
     if not (path / CONFIG_FILE).is_file() or not (path / HEAD_FILE).is_file():
         raise ThinklabError(
-            f"{path} is not a value model directory (needs {CONFIG_FILE} and {HEAD_FILE}; "
-            "train one with `thinklab train value`)"
+            f"{path} is not a value model directory (needs {CONFIG_FILE} and {HEAD_FILE}, or a "
+            f"{VGS_ARCHITECTURE} config.json; train one with `thinklab train value`)"
         )
     return path
+
+
+def _weight_files(path: Path) -> list[Path]:
+    """The safetensors files of a Hugging Face folder (one file, or the shards its index names)."""
+    index = path / "model.safetensors.index.json"
+    if index.is_file():
+        shards = sorted(set(json.loads(index.read_text()).get("weight_map", {}).values()))
+        return [path / name for name in shards]
+    single = path / "model.safetensors"
+    return [single] if single.is_file() else []
+
+
+def read_vgs_head(path: str | Path) -> dict[str, torch.Tensor]:
+    """The VGS head's two weight matrices as `{"0.weight", "2.weight"}` (the keys of thinklab's head),
+    or a one-line error naming what is missing or different."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    files = _weight_files(path)
+    if not files:
+        raise ThinklabError(
+            f"{path}: no model.safetensors (or index) to read the {VGS_ARCHITECTURE} head from"
+        )
+    found: dict[str, torch.Tensor] = {}
+    biases = False
+    for file in files:
+        with safe_open(str(file), framework="pt") as f:
+            keys = set(f.keys())
+            biases = biases or any(k.startswith("score.") and k.endswith(".bias") for k in keys)
+            for key in VGS_HEAD_KEYS:
+                if key in keys:
+                    found[key] = f.get_tensor(key)
+    if biases:
+        raise ThinklabError(f"{path}: a {VGS_ARCHITECTURE} head with biases (use_bias=True) is not supported")
+    missing = [k for k in VGS_HEAD_KEYS if k not in found]
+    if missing:
+        raise ThinklabError(f"{path}: the {VGS_ARCHITECTURE} weights lack {', '.join(missing)}")
+    first, second = found[VGS_HEAD_KEYS[0]], found[VGS_HEAD_KEYS[1]]
+    if (
+        first.ndim != 2
+        or second.ndim != 2
+        or first.shape[0] != first.shape[1]
+        or second.shape[1] != first.shape[0]
+    ):
+        raise ThinklabError(
+            f"{path}: unexpected {VGS_ARCHITECTURE} head shapes {tuple(first.shape)} and {tuple(second.shape)}"
+        )
+    return {"0.weight": first, "2.weight": second}
 
 
 class ValueModel(nn.Module):
@@ -202,6 +273,8 @@ class ValueModel(nn.Module):
         from transformers import AutoModel
 
         path = require_value_dir(path)
+        if is_vgs_dir(path) and not (path / CONFIG_FILE).is_file():
+            return cls._from_vgs(path, dtype)
         cfg = ValueHeadConfig(**json.loads((path / CONFIG_FILE).read_text()))
         backbone = AutoModel.from_pretrained(str(path), dtype=dtype, trust_remote_code=trust_remote_code)
         policy = None
@@ -213,6 +286,35 @@ class ValueModel(nn.Module):
             )
         model = cls(backbone, cfg, policy)
         model.head.load_state_dict(load_file(str(path / HEAD_FILE)))
+        model.head.to(dtype)
+        return model
+
+    @classmethod
+    def _from_vgs(cls, path: Path, dtype: torch.dtype) -> ValueModel:
+        """A `Qwen2ForClassifier` folder (module notes): Qwen2 backbone + the head read from its weights.
+        Class 1 is success, as in VGS (`success_probs = softmax(logits)[..., 1]`)."""
+        from transformers import AutoModel
+
+        head = read_vgs_head(path)
+        try:
+            backbone = AutoModel.from_pretrained(str(path), dtype=dtype)
+        except (OSError, ValueError) as exc:
+            raise ThinklabError(
+                f"cannot load the {VGS_ARCHITECTURE} backbone in {path}: {str(exc).splitlines()[0]}"
+            ) from None
+        if head["0.weight"].shape[1] != backbone.config.hidden_size:
+            raise ThinklabError(
+                f"{path}: the head reads {head['0.weight'].shape[1]} features, the backbone has "
+                f"hidden size {backbone.config.hidden_size}"
+            )
+        cfg = ValueHeadConfig(
+            num_labels=int(head["2.weight"].shape[0]),
+            dropout=float(getattr(backbone.config, "attention_dropout", 0.0) or 0.0),
+            base_model=str(path),
+            format="vgs-qwen2-classifier",
+        )
+        model = cls(backbone, cfg)
+        model.head.load_state_dict(head)
         model.head.to(dtype)
         return model
 
@@ -284,7 +386,7 @@ class ValueFunction:
             tokenizer.pad_token = tokenizer.eos_token
         self.batch_size = batch_size
         self.max_length = max_length or getattr(model.backbone.config, "max_position_embeddings", None)
-        self.modes = None
+        self.thinking = None
         self.last_tokens: list[int] = []
         self.tokens_scored = 0
 
@@ -300,16 +402,22 @@ class ValueFunction:
         if torch_dtype is None:
             raise ThinklabError(f"unknown value-model dtype {dtype!r}; use float32, bfloat16 or float16")
         model = ValueModel.from_pretrained(path, dtype=torch_dtype)
-        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(path))
+        except (OSError, ValueError) as exc:
+            raise ThinklabError(
+                f"{path}: no tokenizer to read ({str(exc).splitlines()[0]}); save the policy's tokenizer "
+                "into the value model folder"
+            ) from None
         fn = cls(model, tokenizer, device=device, batch_size=batch_size)
-        fn.modes = modes_for(path)
+        fn.thinking = format_for(path, tokenizer)
         return fn
 
     def text_of(self, prompt: Prompt, text: str) -> str:
         if isinstance(prompt, ChatPrompt):  # chat-server prompts: render with the value model's template
             user = next(c for r, c in prompt.messages if r == "user")
             system = next((c for r, c in prompt.messages if r == "system"), None)
-            prefill = prompt.prefill or (self.modes.standard if self.modes else "")
+            prefill = prompt.prefill or (self.thinking.standard if self.thinking else "")
             return render_chat(self.tokenizer, user, system) + prefill + text
         return prompt + text
 
