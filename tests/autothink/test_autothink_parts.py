@@ -18,7 +18,7 @@ from thinklab.autothink.stages import stage_preset
 from thinklab.autothink.verl import compute_score, compute_score_batch
 from thinklab.data.writers import read_examples
 from thinklab.errors import ThinklabError
-from thinklab.prompting.modes import R1_MODES, TINY_MODES
+from thinklab.prompting.modes import R1, TINY
 from thinklab.tiny.model import resolve_model_path
 
 # ---------------------------------------------------------------------------------------- stages
@@ -191,12 +191,12 @@ def test_paired_answers_compute_two_operations_per_line_without_the_intermediate
 
 def test_grpo_rows_carry_prompt_answer_and_level():
     tok = AutoTokenizer.from_pretrained(resolve_model_path("tiny"))
-    rows = grpo_rows(tok, TINY_MODES, "arith:train", "ellipsis", limit=16)
+    rows = grpo_rows(tok, TINY, "arith:train", "ellipsis", limit=16)
     assert len(rows) == 16
     assert all(r["prompt"].endswith("<|assistant|>\n<think>\n...\n") for r in rows)
     assert sorted({r["level"] for r in rows}) == list(range(1, 9))
     assert all(r["answer"].lstrip("-").isdigit() for r in rows)
-    r1 = grpo_rows(tok, R1_MODES, "arith:L2", "ellipsis", AUTOTHINK_USER_TEMPLATE, limit=1)[0]
+    r1 = grpo_rows(tok, R1, "arith:L2", "ellipsis", AUTOTHINK_USER_TEMPLATE, limit=1)[0]
     assert "Let's think step by step and output the final answer within \\boxed{}." in r1["prompt"]
 
 

@@ -176,7 +176,7 @@ def test_sft_trains_on_the_compressed_output(compressed, tmp_path):
         SFTRunConfig(data=str(out), out_dir=str(tmp_path / "sft"), max_steps=2, batch_size=4, bf16=False)
     )
     tuned = load_backend("hf", str(model_dir))
-    assert tuned.modes.standard == "<think>\n"  # still a tiny-family model (thinklab.json carried)
+    assert tuned.thinking.standard == "<think>\n"  # still a tiny-family model (thinklab.json carried)
     from thinklab.train.sft import build_rows
 
     rows = build_rows(str(out), tuned.tokenizer)

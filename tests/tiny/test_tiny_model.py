@@ -78,7 +78,7 @@ def test_smoke_training_run_produces_a_loadable_model(tmp_path):
     # the intermediate checkpoint is kept, with the marker, so it loads with the tiny prompt modes
     step20 = path / "checkpoints" / "step-20"
     assert json.loads((step20 / "thinklab.json").read_text())["checkpoint_step"] == 20
-    assert load_backend("hf", str(step20)).modes.no_think == "<think>\n</think>\n\n"
+    assert load_backend("hf", str(step20)).thinking.no_think == "<think>\n</think>\n\n"
     assert not (path / "trainer").exists()
 
 
@@ -93,7 +93,7 @@ def test_thinking_matters_on_the_harder_half():
     def accuracy(mode: str, max_tokens: int) -> float:
         prompts = [prompt_for(backend, p.text(), mode) for p in problems]
         out = backend.generate(prompts, SamplingParams(max_tokens=max_tokens))
-        prefill = backend.modes.prefix(mode)
+        prefill = backend.thinking.prefix(mode)
         hits = [
             is_equivalent(str(p.answer), extract_answer(prefill + o[0].text) or "")
             for p, o in zip(problems, out, strict=True)

@@ -39,7 +39,7 @@ import random
 from pathlib import Path
 
 from thinklab.data.writers import Example, write_examples
-from thinklab.prompting.modes import TINY_MODES, ThinkingModes, build_prompt
+from thinklab.prompting.modes import TINY, ThinkingFormat, build_prompt
 from thinklab.tasks import arith
 from thinklab.tasks.registry import get_task
 
@@ -52,7 +52,7 @@ def mixture_examples(
     no_think_fraction: float = 0.5,
     seed: int = 0,
     levels: tuple[int, ...] = tuple(range(1, arith.MAX_LEVEL + 1)),
-    modes: ThinkingModes = TINY_MODES,
+    modes: ThinkingFormat = TINY,
     style: str = arith.SHIPPED_STYLE,
     answer_style: str = "boxed",
 ) -> list[Example]:
@@ -90,7 +90,7 @@ def direct_answer_examples(
     n: int,
     levels: tuple[int, ...] = (1, 2, 3),
     seed: int = 0,
-    modes: ThinkingModes = TINY_MODES,
+    modes: ThinkingFormat = TINY,
     answer_style: str = "boxed",
 ) -> list[Example]:
     """`n` arith training examples answered at once under the no-think prefill (skill practice)."""
@@ -119,7 +119,7 @@ def write_mixture(
 
 def grpo_rows(
     tokenizer,
-    modes: ThinkingModes,
+    modes: ThinkingFormat,
     task: str = "arith:train",
     prompt_mode: str = "ellipsis",
     user_template: str | None = None,
@@ -139,7 +139,7 @@ def grpo_rows(
         user = user_template.replace("{problem}", p.problem) if user_template else t.render(p)
         rows.append(
             {
-                "prompt": build_prompt(tokenizer, user, prompt_mode, modes=modes),
+                "prompt": build_prompt(tokenizer, user, prompt_mode, fmt=modes),
                 "answer": p.answer,
                 "level": int(p.metadata.get("level", 0) or 0),
                 "id": p.id,

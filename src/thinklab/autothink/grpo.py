@@ -33,7 +33,7 @@ from pathlib import Path
 from thinklab.autothink.rewards import AutoThinkReward, CorrectnessLengthReward
 from thinklab.autothink.stages import StagePreset, stage_preset
 from thinklab.errors import ThinklabError
-from thinklab.prompting.modes import MARKER_FILE, PROMPT_MODES, modes_for
+from thinklab.prompting.modes import MARKER_FILE, PROMPT_MODES, format_for
 from thinklab.train.checkpoints import begin
 
 REWARDS = ("autothink", "correct-length")
@@ -78,6 +78,7 @@ class GRPORunConfig:
     seed: int = 42
     logging_steps: int = 1
     trust_remote_code: bool = False
+    thinking_format: str | None = None  # family name or YAML file; None: recognised from the model
     extra_args: dict = field(default_factory=dict)  # any other GRPOConfig field
 
     def preset_values(self) -> StagePreset:
@@ -146,8 +147,10 @@ def run_grpo(cfg: GRPORunConfig) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=cfg.trust_remote_code)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    fmt = format_for(base, tokenizer, cfg.thinking_format)
+    reward.thinking = fmt
     rows = grpo_rows(
-        tokenizer, modes_for(base), cfg.task, prompt_mode, cfg.user_template, cfg.data_dir, preset.max_prompts
+        tokenizer, fmt, cfg.task, prompt_mode, cfg.user_template, cfg.data_dir, preset.max_prompts
     )
     if len(rows) < preset.prompts_per_rollout:
         raise ThinklabError(

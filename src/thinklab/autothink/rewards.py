@@ -46,6 +46,7 @@ from typing import Any
 
 from thinklab.errors import ThinklabError
 from thinklab.grading import detect_thinking, extract_boxed, is_degenerate, is_equivalent
+from thinklab.prompting.modes import ThinkingFormat
 
 THINK_CORRECT, THINK_WRONG = 1.0, 0.0
 NO_THINK_CORRECT, NO_THINK_WRONG = 2.0, -1.0
@@ -257,6 +258,7 @@ class _RewardBase:
         self.answer_key = answer_key
         self.grader = grader or is_equivalent
         self.count_tokens = count_tokens
+        self.thinking: ThinkingFormat | None = None  # the policy's family; None: R1's markers
 
     def _inputs(
         self, prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Any, kwargs: dict
@@ -268,7 +270,9 @@ class _RewardBase:
             )
         golds = [str(a) for a in kwargs[self.answer_key]]
         prompt_texts = [_as_text(p) for p in prompts]
-        texts = [p + _as_text(c) for p, c in zip(prompt_texts, completions, strict=True)]
+        # AutoThink's rules read R1's markers; another family's (s1's) are mapped onto them first.
+        as_r1 = self.thinking.as_r1 if self.thinking is not None else (lambda t: t)
+        texts = [as_r1(p + _as_text(c)) for p, c in zip(prompt_texts, completions, strict=True)]
         if completion_ids is not None:
             lengths = [len(ids) for ids in completion_ids]
         elif self.count_tokens is not None:

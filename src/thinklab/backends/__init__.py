@@ -6,7 +6,7 @@ from typing import Any
 
 from thinklab.backends.base import Backend, BackendError, Completion, SamplingParams
 
-BACKENDS = ("hf", "vllm", "openai")
+BACKENDS = ("hf", "vllm", "openai", "ray")
 
 
 def parse_kv(spec: str | None) -> dict[str, Any]:
@@ -39,13 +39,20 @@ def load_backend(name: str, model: str, **kwargs: Any) -> Backend:
 
 
 def load_backend_from_args(
-    name: str, model: str, backend_args: str | None, trust_remote_code: bool = False
+    name: str,
+    model: str,
+    backend_args: str | None,
+    trust_remote_code: bool = False,
+    thinking_format: str | None = None,
 ) -> Backend:
-    """`load_backend` from the CLI's `--backend-args k=v,...` string; `--trust-remote-code` is passed on
-    only when asked, so engines without that option never see it."""
+    """`load_backend` from the CLI's `--backend-args k=v,...` string; `--trust-remote-code` and
+    `--thinking-format` are passed on only when given, so engines without those options never see them
+    (`--backend-args thinking_format=s1` works too, on every command)."""
     extra = parse_kv(backend_args)
     if trust_remote_code:
         extra["trust_remote_code"] = True
+    if thinking_format:
+        extra["thinking_format"] = thinking_format
     return load_backend(name, model, **extra)
 
 
@@ -62,6 +69,10 @@ def _construct(name: str, model: str, **kwargs: Any) -> Backend:
         from thinklab.backends.openai import OpenAIBackend
 
         return OpenAIBackend(model, **kwargs)
+    if name == "ray":  # replicas of any of the above on a Ray cluster (thinklab[ray])
+        from thinklab.backends.ray import RayBackend
+
+        return RayBackend(model, **kwargs)
     raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 

@@ -90,3 +90,61 @@ class Backend(Protocol):
     def score(self, prompts: list[str], continuations: list[str]) -> list[list[float]]: ...
 
     def count_tokens(self, text: str) -> int: ...
+
+
+def model_generation_config(path: str | None) -> dict[str, Any]:
+    """The model folder's `generation_config.json` (empty when there is none, or for remote models).
+
+    Read as plain JSON rather than through `GenerationConfig.from_pretrained` because only a handful of
+    fields matter here and a missing file must not reach for the hub."""
+    import json
+    from pathlib import Path
+
+    if not path:
+        return {}
+    file = Path(path) / "generation_config.json"
+    try:
+        data = json.loads(file.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def sampling_defaults(path: str | None) -> str:
+    """The model's recommended sampling as a `--sampling` string (R1: `temperature=0.6,top_p=0.95`), used
+    when the user gives none; "" (greedy) when the model's generation config does not sample. Settings
+    thinklab's backends do not implement (e.g. `repetition_penalty`) are left out."""
+    gen = model_generation_config(path)
+    if not gen.get("do_sample") or not gen.get("temperature"):
+        return ""
+    parts = [f"temperature={gen['temperature']}"]
+    if gen.get("top_p") not in (None, 1, 1.0):
+        parts.append(f"top_p={gen['top_p']}")
+    if gen.get("top_k"):
+        parts.append(f"top_k={gen['top_k']}")
+    return ",".join(parts)
+
+
+def end_token_ids(path: str | None, tokenizer: Any) -> set[int]:
+    """Every token id that ends a sequence: the tokenizer's EOS plus the generation config's list
+    (Qwen3 and s1 end a turn with `<|im_end|>` and a document with `<|endoftext|>`)."""
+    ids = {tokenizer.eos_token_id} if getattr(tokenizer, "eos_token_id", None) is not None else set()
+    eos = model_generation_config(path).get("eos_token_id")
+    ids.update(eos if isinstance(eos, list) else [eos] if isinstance(eos, int) else [])
+    return ids
+
+
+def thinking_token_count(token_ids: list[int], decode: Any, close: str) -> int | None:
+    """Generated tokens up to and including the first `close` marker, read from the generated ids: the
+    smallest k whose decoded ids[:k] hold the marker (binary search; decoding a prefix only grows).
+    None when the marker is not in the ids (thinking never closed in this completion)."""
+    if not token_ids or close not in decode(token_ids):
+        return None
+    lo, hi = 1, len(token_ids)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if close in decode(token_ids[:mid]):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo

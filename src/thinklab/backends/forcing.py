@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from thinklab.backends.base import Backend, SamplingParams
-from thinklab.prompting.modes import Prompt, continue_prompt
+from thinklab.backends.base import Backend, Completion, SamplingParams, thinking_token_count
+from thinklab.prompting.modes import R1, ChatPrompt, Prompt, ThinkingFormat, continue_prompt
 
-THINK_CLOSE = "</think>"
 BUDGET_MODES = ("cap", "force-answer")
 # The finish reason of a sample whose prompt leaves less room in the model's context than its budget
 # (plus the answer allowance under force-answer): nothing is generated, the sample scores wrong and is
@@ -34,7 +33,7 @@ class BudgetedResponse:
     text: str
     tokens: int  # everything in `text`: generated + forced
     generated_tokens: int
-    thinking_tokens: int
+    thinking_tokens: int  # never more than the budget: a forced close is charged to the answer
     answer_tokens: int
     finish_reason: str  # "stop" | "length" (length: the final phase hit its cap)
     forced_answer: bool = False
@@ -47,13 +46,38 @@ class BudgetConfig:
     answer_tokens: int = 32  # extra allowance after a forced close (force-answer)
     extend: int = 0  # s1: how many times to replace the end of thinking with `extend_str`
     extend_str: str = "Wait"
-    close_str: str = "\n</think>\n\n"  # what a forced close writes
+    close_str: str | None = None  # what a forced close writes; None: the model family's (`forced_close`)
 
 
-def _thinking_tokens(backend: Backend, text: str) -> int:
-    """Tokens of the thinking part: everything up to and including the first close tag (all if none)."""
-    cut = text.find(THINK_CLOSE)
-    return backend.count_tokens(text if cut < 0 else text[: cut + len(THINK_CLOSE)])
+def thinking_format(backend: Backend) -> ThinkingFormat:
+    """The backend's thinking format (R1's markers for engines that do not say)."""
+    return getattr(backend, "thinking", None) or R1
+
+
+def closed_in_prompt(prompt: Prompt, fmt: ThinkingFormat) -> bool:
+    """Whether the prompt itself already closed the thinking block (the no-think prefill): then the
+    model's response holds no thinking unless it opens a new block, and nothing in the prompt is ever
+    counted as generated thinking."""
+    text = prompt.prefill if isinstance(prompt, ChatPrompt) else prompt
+    return text.rfind(fmt.close) > text.rfind(fmt.open) >= 0 or (
+        isinstance(prompt, ChatPrompt) and bool(dict(prompt.template_args)) and not prompt.prefill
+    )
+
+
+def _thinking_tokens(backend: Backend, fmt: ThinkingFormat, c: Completion, prompt_closed: bool) -> int:
+    """Generated tokens of the thinking part of one completion: up to and including the first close
+    marker (all if none), counted from the generated token ids when the engine returns them (text
+    re-tokenised otherwise, e.g. a server that sends no ids)."""
+    if prompt_closed and fmt.open not in c.text:
+        return 0
+    tokenizer = getattr(backend, "tokenizer", None)
+    if c.token_ids is not None and tokenizer is not None:
+        n = thinking_token_count(
+            c.token_ids, lambda ids: tokenizer.decode(ids, skip_special_tokens=False), fmt.close
+        )
+        return min(c.tokens, c.tokens if n is None else n)
+    cut = c.text.find(fmt.close)
+    return min(c.tokens, backend.count_tokens(c.text if cut < 0 else c.text[: cut + len(fmt.close)]))
 
 
 def _over_context(backend: Backend, prompts: list[Prompt], need: int) -> set[int]:
@@ -80,36 +104,47 @@ def generate_budgeted(
         kept = iter(done)
         empty = BudgetedResponse("", 0, 0, 0, 0, PROMPT_TOO_LONG)
         return [[empty] * params.n if i in too_long else next(kept) for i in range(len(prompts))]
+    fmt = thinking_format(backend)
     if cfg.mode == "cap" and cfg.extend == 0:
         out = backend.generate(prompts, params.with_(max_tokens=budget))
         results = []
-        for row in out:
-            results.append(
-                [
+        for prompt, row in zip(prompts, out, strict=True):
+            closed = closed_in_prompt(prompt, fmt)
+            responses = []
+            for c in row:
+                thinking = _thinking_tokens(backend, fmt, c, closed)
+                responses.append(
                     BudgetedResponse(
                         text=c.text,
                         tokens=c.tokens,
                         generated_tokens=c.tokens,
-                        thinking_tokens=min(c.tokens, _thinking_tokens(backend, c.text)),
-                        answer_tokens=max(0, c.tokens - _thinking_tokens(backend, c.text)),
+                        thinking_tokens=thinking,
+                        answer_tokens=c.tokens - thinking,
                         finish_reason=c.finish_reason,
                     )
-                    for c in row
-                ]
-            )
+                )
+            results.append(responses)
         return results
-    return _think_then_answer(backend, prompts, params, budget, cfg)
+    return _think_then_answer(backend, fmt, prompts, params, budget, cfg)
 
 
 def _think_then_answer(
-    backend: Backend, prompts: list[Prompt], params: SamplingParams, budget: int, cfg: BudgetConfig
+    backend: Backend,
+    fmt: ThinkingFormat,
+    prompts: list[Prompt],
+    params: SamplingParams,
+    budget: int,
+    cfg: BudgetConfig,
 ) -> list[list[BudgetedResponse]]:
     """Phase 1 thinks (and is extended), phase 2 answers. Each round batches every sample still in
     that phase, so the engine keeps seeing large batches."""
-    think_stop = (*params.stop, THINK_CLOSE)
+    close_str = fmt.forced_close if cfg.close_str is None else cfg.close_str
+    think_stop = (*params.stop, fmt.close)
     first = backend.generate(prompts, params.with_(max_tokens=budget, stop=think_stop))
     states: list[_State] = [
-        _State(prompt=prompts[i], index=i).absorb(c) for i, row in enumerate(first) for c in row
+        _State(prompt=prompts[i], index=i, close=fmt.close).absorb(c)
+        for i, row in enumerate(first)
+        for c in row
     ]
     one = params.with_(n=1)
     for _ in range(cfg.extend):
@@ -132,13 +167,14 @@ def _think_then_answer(
     # thinking: it never answered, so it gets the forced close like a sample whose budget ran out.
     need_answer = [s for s in states if not s.ended or s.extensions]
     for s in need_answer:
+        # The thinking budget is what was thought: a forced close is charged to the answer.
+        s.thinking = s.spent
         if s.closed:  # the engine cut the close tag off the text; its tokens were counted as generated
-            s.text += THINK_CLOSE
+            s.text += fmt.close
         else:
             s.forced_answer = True
-            s.text += cfg.close_str
-            s.forced += backend.count_tokens(cfg.close_str)
-        s.thinking = s.spent
+            s.text += close_str
+            s.forced += backend.count_tokens(close_str)
     if need_answer:
         res = backend.generate(
             [continue_prompt(s.prompt, s.text) for s in need_answer], one.with_(max_tokens=cfg.answer_tokens)
@@ -150,7 +186,10 @@ def _think_then_answer(
             s.length = c.finish_reason == "length"
     results: list[list[BudgetedResponse]] = [[] for _ in prompts]
     for s in states:
-        thinking = s.thinking if s.thinking is not None else min(s.spent, _thinking_tokens(backend, s.text))
+        thinking = s.thinking
+        if thinking is None:  # answered in phase 1 (no close needed): count from its generated ids
+            whole = Completion(s.text, s.spent, "stop", token_ids=s.ids)
+            thinking = _thinking_tokens(backend, fmt, whole, closed_in_prompt(s.prompt, fmt))
         results[s.index].append(
             BudgetedResponse(
                 text=s.text,
@@ -170,7 +209,9 @@ def _think_then_answer(
 class _State:
     prompt: Prompt
     index: int
+    close: str
     text: str = ""
+    ids: list[int] | None = None
     generated: int = 0
     forced: int = 0
     closed: bool = False  # stopped at the end-of-thinking tag
@@ -187,7 +228,8 @@ class _State:
     def absorb(self, c) -> _State:
         self.text += c.text
         self.generated += c.tokens
-        self.closed = c.stop_reason == THINK_CLOSE
+        self.ids = c.token_ids  # read only for a sample answered in one call (see `_think_then_answer`)
+        self.closed = c.stop_reason == self.close
         self.ended = c.stop_reason is None and c.finish_reason == "stop"
         self.length = c.finish_reason == "length"
         return self

@@ -26,8 +26,8 @@ import hashlib
 import inspect
 from typing import Any
 
-from thinklab.backends.base import BackendError, Completion, SamplingParams
-from thinklab.prompting.modes import modes_for
+from thinklab.backends.base import BackendError, Completion, SamplingParams, end_token_ids, sampling_defaults
+from thinklab.prompting.modes import format_for
 
 
 def _seed_for(seed: int | None, chunk: int) -> int:
@@ -51,6 +51,7 @@ class HFBackend:
         revision: str | None = None,
         threads: int | None = None,
         decoder: str = "loop",
+        thinking_format: str | None = None,
     ) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -88,7 +89,10 @@ class HFBackend:
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.batch_size = batch_size
-        self.modes = modes_for(path)
+        self.thinking = format_for(path, self.tokenizer, thinking_format)
+        # A sequence ends at any of the model's end tokens (Qwen3 / s1: `<|im_end|>` and `<|endoftext|>`).
+        self.end_ids = end_token_ids(path, self.tokenizer)
+        self.sampling_defaults = sampling_defaults(path)
         self.num_parameters = sum(p.numel() for p in self.model.parameters())
         # Transformers 5.x renames forward's `past_key_values` to `cache` (the old name warns, and goes
         # in 5.40); the range we accept holds both, so ask the installed model which one it takes.
@@ -176,7 +180,7 @@ class HFBackend:
         kwargs: dict[str, Any] = dict(
             max_new_tokens=max_new,
             pad_token_id=pad,
-            eos_token_id=self.tokenizer.eos_token_id,
+            eos_token_id=sorted(self.end_ids),
             do_sample=params.temperature > 0,
         )
         if params.temperature > 0:
@@ -207,7 +211,7 @@ class HFBackend:
             TopPLogitsWarper,
         )
 
-        device, eos, pad = self.device, self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
+        device, ends, pad = self.device, self.end_ids, self.tokenizer.pad_token_id
         batch, width = len(ids), max(len(x) for x in ids)
         input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=device)
         mask = torch.zeros(batch, width + max_new, dtype=torch.long, device=device)
@@ -246,7 +250,7 @@ class HFBackend:
                 for req, t in zip(rows, tokens.tolist(), strict=True):
                     if not done[req]:
                         new[req].append(t)
-                        if t == eos or (
+                        if t in ends or (
                             params.stop
                             and any(s in self.tokenizer.decode(new[req][-stop_window:]) for s in params.stop)
                         ):
@@ -271,14 +275,14 @@ class HFBackend:
         return new
 
     def _finish(self, row: list[int], params: SamplingParams, max_new: int) -> Completion:
-        eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
+        ends, pad = self.end_ids, self.tokenizer.pad_token_id
         ended_eos = False
         kept: list[int] = []
         for t in row:
-            if t == eos:
+            if t in ends:
                 ended_eos = True
                 break
-            if t == pad and pad != eos:
+            if t == pad and pad not in ends:
                 break
             kept.append(t)
         text = self.tokenizer.decode(kept, skip_special_tokens=False)

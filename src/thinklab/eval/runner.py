@@ -24,7 +24,15 @@ from thinklab.backends.forcing import BUDGET_MODES, BudgetConfig, generate_budge
 from thinklab.data.problem import Problem
 from thinklab.errors import ThinklabError
 from thinklab.eval import metrics, rundir
-from thinklab.prompting.modes import PROMPT_MODES, ChatPrompt, ThinkingModes, modes_for, prompt_for
+from thinklab.prompting.modes import (
+    PROMPT_MODES,
+    R1,
+    ChatPrompt,
+    ThinkingFormat,
+    format_for,
+    prompt_for,
+    resolve_template,
+)
 from thinklab.tasks.registry import Task, get_task
 
 
@@ -47,14 +55,22 @@ class EvalConfig:
     out: str = "runs"
     data_dir: str | None = None
     system_prompt: str | None = None
+    prompt_template: str | None = None  # user message: a name in PROMPT_TEMPLATES or text with {problem}
+    thinking_format: str | None = None  # a family name or YAML file; None: recognised from the model
     chunk_size: int = 256
     overwrite: bool = False
     trust_remote_code: bool = False
+    extraction: str | None = None  # answer extraction policy (strict | harness); None: the task's own
 
     def identity(self) -> dict[str, Any]:
         """Settings that change results (and so name the run dir). Budgets and limit are left out:
-        samples are keyed by budget and problem, so widening a sweep reuses what is already done."""
+        samples are keyed by budget and problem, so widening a sweep reuses what is already done. An
+        explicit extraction policy names its own run dir (verdicts of one policy are never mixed with
+        another's on resume); the default leaves the name as it was. `score --extraction` re-grades a run
+        in place without generating."""
         skip = {"budgets", "limit", "out", "overwrite"}
+        if self.extraction is None:
+            skip.add("extraction")
         return {k: v for k, v in asdict(self).items() if k not in skip}
 
 
@@ -79,25 +95,32 @@ def grade_record(
     prefill: str,
     extract: Callable[[str], str | None],
     grade: Callable[[str, str], bool],
+    fmt: ThinkingFormat = R1,
 ) -> dict:
-    """Fill `pred`, `correct`, `think`, `format_ok` of a record from its response (used by eval and score)."""
-    from thinklab.grading.format import detect_thinking
+    """Fill `pred`, `correct`, `think`, `format_ok` of a record from its response (used by eval and score).
 
+    The grader reads R1's markers, so another family's (s1's `<|im_start|>answer`) are mapped onto them
+    first; whether the model thought is read from the response alone (`ThinkingFormat.thought`), so a
+    no-think prefill that closes the block inside the prompt never counts as thinking."""
     response = record["response"]
-    full = prefill + response
-    pred = extract(full)
+    pred = extract(fmt.as_r1(prefill + response), truncated=record.get("finish_reason") == "length")
     record["pred"] = pred
     record["correct"] = bool(pred is not None and grade(record["gold"], pred))
-    record["think"] = detect_thinking(full)
+    record["think"] = fmt.thought(prefill, response)
     # Format pass: the thinking block (if any) closed and an answer could be extracted.
     record["format_ok"] = pred is not None
     return record
 
 
-def task_graders(task: Task) -> tuple[Callable[[str], str | None], Callable[[str, str], bool]]:
-    from thinklab.grading import extract_answer, is_equivalent
+def task_graders(
+    task: Task, policy: str | None = None
+) -> tuple[Callable[..., str | None], Callable[[str, str], bool]]:
+    """The task's extractor (under extraction ``policy``, default: the task's; `thinklab.eval.policy`)
+    and grader. The extractor takes ``truncated=True`` for output cut off by the budget."""
+    from thinklab.eval.policy import policy_extractor, resolve_extraction
+    from thinklab.grading import is_equivalent
 
-    return task.extract or extract_answer, task.grade or is_equivalent
+    return policy_extractor(task, resolve_extraction(task, policy)), task.grade or is_equivalent
 
 
 def run_eval(cfg: EvalConfig, backend: Any = None, console: Any = None) -> EvalResult:
@@ -111,7 +134,10 @@ def run_eval(cfg: EvalConfig, backend: Any = None, console: Any = None) -> EvalR
             f"unknown --prompt-mode {cfg.prompt_mode!r}; choose one of {', '.join(PROMPT_MODES)}"
         )
     task = get_task(cfg.task)
-    params = SamplingParams.parse(cfg.sampling, n=cfg.n, seed=cfg.seed)
+    task_graders(task, cfg.extraction)  # an unknown --extraction fails before any model loads
+    user_template = resolve_template(cfg.prompt_template, task.template)
+    sampling = cfg.sampling or model_sampling_defaults(cfg.model)
+    params = SamplingParams.parse(sampling, n=cfg.n, seed=cfg.seed)
     budget_cfg = BudgetConfig(
         mode=cfg.budget_mode, answer_tokens=cfg.answer_tokens, extend=cfg.extend, extend_str=cfg.extend_str
     )
@@ -137,11 +163,14 @@ def run_eval(cfg: EvalConfig, backend: Any = None, console: Any = None) -> EvalR
         if any(sample_key(b, p.id, s) not in done for p in chunk for s in range(cfg.n))
     ]
     if todo and backend is None:
-        backend = load_backend_from_args(cfg.backend, cfg.model, cfg.backend_args, cfg.trust_remote_code)
+        backend = load_backend_from_args(
+            cfg.backend, cfg.model, cfg.backend_args, cfg.trust_remote_code, cfg.thinking_format
+        )
     # Only now that the model has loaded: a failed load leaves no empty run dir and wipes nothing.
     rundir.prepare(run_dir, run_config, cfg.overwrite)
-    extract, grade = task_graders(task)
-    prefill = _modes(cfg, backend).prefix(cfg.prompt_mode)
+    extract, grade = task_graders(task, cfg.extraction)
+    fmt = _format(cfg, backend)
+    prefill = fmt.prefix(cfg.prompt_mode)
 
     started = time.time()
     with Progress(
@@ -159,7 +188,10 @@ def run_eval(cfg: EvalConfig, backend: Any = None, console: Any = None) -> EvalR
             bar, sum(1 for b, _, c in plan for p in c for s in range(cfg.n) if sample_key(b, p.id, s) in done)
         )
         for budget, index, chunk in todo:
-            prompts = [prompt_for(backend, task.render(p), cfg.prompt_mode, cfg.system_prompt) for p in chunk]
+            prompts = [
+                prompt_for(backend, task.render(p, user_template), cfg.prompt_mode, cfg.system_prompt)
+                for p in chunk
+            ]
             outs = generate_budgeted(
                 backend, prompts, params.with_(seed=_chunk_seed(cfg.seed, budget, index)), budget, budget_cfg
             )
@@ -185,7 +217,7 @@ def run_eval(cfg: EvalConfig, backend: Any = None, console: Any = None) -> EvalR
                         "extensions": r.extensions,
                         **_problem_fields(p),
                     }
-                    fresh.append(grade_record(record, task, prefill, extract, grade))
+                    fresh.append(grade_record(record, task, prefill, extract, grade, fmt))
             rundir.append_samples(run_dir, fresh)
             done.update((r["key"], r) for r in fresh)
             progress.advance(bar, len(fresh))
@@ -196,6 +228,11 @@ def run_eval(cfg: EvalConfig, backend: Any = None, console: Any = None) -> EvalR
         or rundir.count_parameters(cfg.model)  # all samples on disk, no model loaded, no summary yet
     )
     summary = build_summary(cfg, records, n_params, prefill, time.time() - started)
+    summary["sampling"] = sampling or "greedy"
+    summary["sampling_source"] = (
+        "--sampling" if cfg.sampling else "generation_config.json" if sampling else "greedy default"
+    )
+    summary["thinking_format"] = fmt.to_dict()
     rundir.write_json(run_dir / rundir.SUMMARY, summary)
     from thinklab.eval.plot import plot_runs
 
@@ -203,13 +240,37 @@ def run_eval(cfg: EvalConfig, backend: Any = None, console: Any = None) -> EvalR
     return EvalResult(run_dir=run_dir, summary=summary, records=records)
 
 
-def _modes(cfg: EvalConfig, backend: Any) -> ThinkingModes:
-    """The thinking-mode strings, also when everything is on disk and no backend was loaded."""
-    if backend is not None and hasattr(backend, "modes"):
-        return backend.modes
+def _format(cfg: EvalConfig, backend: Any) -> ThinkingFormat:
+    """The model's thinking format, also when everything is on disk and no backend was loaded."""
+    if backend is not None and getattr(backend, "thinking", None) is not None:
+        return backend.thinking
+    return model_thinking_format(cfg.model, cfg.thinking_format, cfg.trust_remote_code)
+
+
+def model_thinking_format(
+    model: str, override: str | None, trust_remote_code: bool = False
+) -> ThinkingFormat:
+    """`format_for` a model by name without loading its weights (its tokenizer only)."""
     from thinklab.tiny.model import resolve_model_path
 
-    return modes_for(resolve_model_path(cfg.model))
+    if override:
+        return format_for(None, None, override)
+    path = resolve_model_path(model)
+    try:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError):
+        tokenizer = None
+    return format_for(path, tokenizer)
+
+
+def model_sampling_defaults(model: str) -> str:
+    """The model's own recommended sampling (its `generation_config.json`) for a local model dir."""
+    from thinklab.backends.base import sampling_defaults
+    from thinklab.tiny.model import resolve_model_path
+
+    return sampling_defaults(resolve_model_path(model))
 
 
 def _plan(problems: list[Problem], cfg: EvalConfig) -> list[tuple[int, int, list[Problem]]]:
@@ -233,6 +294,13 @@ def _known_params(run_dir: Path) -> int | None:
         return json.loads(path.read_text()).get("num_parameters") if path.exists() else None
     except ValueError:  # a damaged summary is rewritten at the end of this run anyway
         return None
+
+
+def _extraction(cfg: EvalConfig) -> str | None:
+    """The extraction policy that graded a run (recorded in summary.json; None: the task's own extractor)."""
+    from thinklab.eval.policy import resolve_extraction
+
+    return resolve_extraction(get_task(cfg.task), cfg.extraction)
 
 
 def build_summary(
@@ -259,6 +327,7 @@ def build_summary(
     return {
         "model": cfg.model,
         "task": cfg.task,
+        "extraction": _extraction(cfg),
         "config": asdict(cfg),
         "prefill": prefill,
         "num_parameters": n_params,

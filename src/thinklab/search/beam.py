@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from thinklab.backends.base import Backend, SamplingParams
-from thinklab.backends.forcing import THINK_CLOSE, BudgetConfig
+from thinklab.backends.forcing import BudgetConfig, thinking_format
 from thinklab.prompting.modes import Prompt, continue_prompt
 from thinklab.search.strategies import Candidate, Scorer, StrategyResult
 from thinklab.search.vote import best_of_n, majority, weighted_majority
@@ -192,23 +192,25 @@ def force_answers(
     block (`budget.close_str`) and let the model answer within `budget.answer_tokens`. The forced and
     answer tokens are added to the beam and to its tree's generated tokens (honest accounting), and
     the beam is re-valued on its new text when `value_fn` is given."""
+    fmt = thinking_format(backend)
+    close_str = fmt.forced_close if budget.close_str is None else budget.close_str
     todo = [
         (tr, b)
         for row in trees
         for tr in row
         for b in tr.finished
-        if b.finish_reason == "length" and THINK_CLOSE not in b.text
+        if b.finish_reason == "length" and fmt.close not in b.text
     ]
     if not todo:
         return
     outs = backend.generate(
-        [continue_prompt(prompts[tr.prompt_index], b.text + budget.close_str) for tr, b in todo],
+        [continue_prompt(prompts[tr.prompt_index], b.text + close_str) for tr, b in todo],
         params.with_(n=1, max_tokens=budget.answer_tokens, seed=_round_seed(params.seed, "force")),
     )
-    forced = backend.count_tokens(budget.close_str)
+    forced = backend.count_tokens(close_str)
     for (tr, b), row in zip(todo, outs, strict=True):
         c = row[0]
-        b.text += budget.close_str + c.text
+        b.text += close_str + c.text
         b.tokens += forced + c.tokens
         tr.tokens_generated += forced + c.tokens
         tr.blocks_generated += 1
@@ -228,6 +230,7 @@ def pool_result(
     extract: Callable[[str], str | None],
     prefill: str = "",
     count_tokens: Callable[[str], int] | None = None,
+    close: str = "</think>",
 ) -> StrategyResult:
     """Pool the finished beams of independent searches and answer by value-weighted majority.
 
@@ -235,9 +238,9 @@ def pool_result(
     cands = []
     for tr in trees:
         for b in tr.finished:
-            think = b.text.find(THINK_CLOSE)
+            think = b.text.find(close)
             thinking = (
-                count_tokens(b.text if think < 0 else b.text[: think + len(THINK_CLOSE)])
+                count_tokens(b.text if think < 0 else b.text[: think + len(close)])
                 if count_tokens
                 else b.tokens
             )
@@ -310,4 +313,7 @@ def dvts(
     forest = beam_search_trees(backend, prompts, value_fn, params, cfg, trees)
     if force is not None and force.mode == "force-answer":
         force_answers(backend, prompts, forest, params, force, value_fn)
-    return [pool_result(row, extract, prefill, backend.count_tokens) for row in forest]
+    return [
+        pool_result(row, extract, prefill, backend.count_tokens, thinking_format(backend).close)
+        for row in forest
+    ]

@@ -149,7 +149,7 @@ def build_rollouts(cfg: RolloutConfig, backend: Any = None, console: Any = None)
         backend = load_backend_from_args(cfg.backend, cfg.model, cfg.backend_args, cfg.trust_remote_code)
     extract, grade = task_graders(task)
     prefill = (
-        backend.modes.prefix(cfg.prompt_mode) if backend is not None and hasattr(backend, "modes") else ""
+        backend.thinking.prefix(cfg.prompt_mode) if backend is not None and hasattr(backend, "thinking") else ""
     )
 
     with Progress(

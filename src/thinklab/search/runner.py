@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from thinklab.backends import SamplingParams, load_backend_from_args, parse_kv
-from thinklab.backends.forcing import BUDGET_MODES, BudgetConfig
+from thinklab.backends.forcing import BUDGET_MODES, BudgetConfig, thinking_format
 from thinklab.errors import ThinklabError
 from thinklab.eval import metrics, rundir
 from thinklab.prompting.modes import PROMPT_MODES, ChatPrompt, prompt_for
@@ -239,7 +239,9 @@ def run_search(
         value_fn = ValueFunction.load(cfg.value_model, **parse_kv(cfg.value_args))  # type: ignore[arg-type]
     extract, grade = task_graders(task)
     prefill = (
-        backend.modes.prefix(cfg.prompt_mode) if backend is not None and hasattr(backend, "modes") else ""
+        backend.thinking.prefix(cfg.prompt_mode)
+        if backend is not None and hasattr(backend, "thinking")
+        else ""
     )
     ctx = _Ctx(cfg, task, backend, value_fn, params, budget_cfg, extract, grade, prefill)
 
@@ -318,6 +320,11 @@ class _Ctx:
     grade: Any
     prefill: str
 
+    @property
+    def close(self) -> str:
+        """The model family's end-of-thinking marker (`</think>`, s1's `<|im_start|>answer`)."""
+        return thinking_format(self.backend).close
+
     def run_chunk(self, k: int, chunk: list, missing: dict[str, list[int]]) -> dict[str, list[dict]]:
         cfg = self.cfg
         prompts = [
@@ -355,13 +362,15 @@ class _Ctx:
             for b in missing["dvts"]:
                 t = b // cfg.tree_blocks
                 for p, prompt, trees in zip(chunk, prompts, forest, strict=True):
-                    res = pool_result(trees[:t], self.extract, self.prefill, self.backend.count_tokens)
+                    res = pool_result(
+                        trees[:t], self.extract, self.prefill, self.backend.count_tokens, self.close
+                    )
                     out["dvts"].append(self._record("dvts", b, p, prompt, res))
         for b in missing.get("beam", []):
             bcfg = BeamConfig(cfg.block_size, cfg.beam_width, b, cfg.max_tokens)
             trees = self._search(prompts, bcfg, 1, _seed(cfg.seed, k, "beam", b))
             for p, prompt, row in zip(chunk, prompts, trees, strict=True):
-                res = pool_result(row, self.extract, self.prefill, self.backend.count_tokens)
+                res = pool_result(row, self.extract, self.prefill, self.backend.count_tokens, self.close)
                 out["beam"].append(self._record("beam", b, p, prompt, res))
         return out
 

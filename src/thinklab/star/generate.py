@@ -58,7 +58,7 @@ def make_prompt(backend: Any, cfg: StarConfig, user: str) -> tuple[Prompt, str]:
             ), ""
         return render_chat(backend.tokenizer, user, cfg.system), ""
     prompt = prompt_for(backend, user, cfg.prompt_mode, cfg.system)
-    prefill = getattr(backend, "modes", None)
+    prefill = getattr(backend, "thinking", None)
     return prompt, prefill.prefix(cfg.prompt_mode) if prefill is not None else ""
 
 

@@ -43,8 +43,9 @@ class Task:
         items = self.load(data_dir, split)
         return items[:limit] if limit is not None else items
 
-    def render(self, problem: Problem) -> str:
-        return self.template.replace("{problem}", problem.problem)
+    def render(self, problem: Problem, template: str | None = None) -> str:
+        """The user message: `template` (default: the task's own) with `{problem}` replaced."""
+        return (template or self.template).replace("{problem}", problem.problem)
 
 
 _REGISTRY: dict[str, Task] = {}

@@ -1,9 +1,9 @@
 """`thinklab train dpo`: TRL's DPOTrainer on preference pairs, with `train sft`'s conventions.
 
-Every pair becomes plain strings: the prompt is the model's chat template up to the assistant turn (no
-thinking prefill), chosen/rejected are the whole assistant responses (their `<think>` blocks included);
-TRL appends the EOS token. That is the token sequence the model sees at inference with the standard
-prompt mode, for the tiny model and R1-style models alike. thinklab does not let TRL apply the chat
+Every pair becomes plain strings: the prompt is exactly eval's standard prompt for the model's family
+(chat template + thinking prefill), chosen/rejected are the rest of each assistant response
+(`prompting.training_prompt`); TRL appends the EOS token. That is the token sequence the model sees at
+inference with the standard prompt mode, for the tiny model and R1-style models alike. thinklab does not let TRL apply the chat
 template to the responses because R1-Distill templates drop the `<think>` block from assistant turns,
 which would train DPO on the answers alone.
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from thinklab.data.writers import read_pairs
 from thinklab.errors import ThinklabError
-from thinklab.prompting.modes import MARKER_FILE, render_chat
+from thinklab.prompting.modes import MARKER_FILE, R1, ThinkingFormat, format_for, training_prompt
 from thinklab.train.checkpoints import begin
 
 
@@ -63,15 +63,19 @@ class DPORunConfig:
     logging_steps: int = 10
     save_steps: int = 0  # >0: a checkpoint every N steps, and a rerun resumes from the last one
     trust_remote_code: bool = False
+    thinking_format: str | None = None  # family name or YAML file; None: recognised from the model
     extra_args: dict = field(default_factory=dict)  # any other DPOConfig field
 
 
-def build_rows(data: str, tokenizer) -> list[dict]:
-    """Plain prompt/chosen/rejected strings: templated prompt, full assistant responses."""
+def build_rows(data: str, tokenizer, fmt: ThinkingFormat = R1) -> list[dict]:
+    """Plain prompt/chosen/rejected strings: eval's standard prompt for the model's family, the rest of
+    each assistant response (`prompting.training_prompt`)."""
     rows = []
     for pair in read_pairs(data):
-        prompt = render_chat(tokenizer, pair.prompt, pair.system)
-        rows.append({"prompt": prompt, "chosen": pair.chosen, "rejected": pair.rejected})
+        prompt, (chosen, rejected) = training_prompt(
+            tokenizer, pair.prompt, pair.system, [pair.chosen, pair.rejected], fmt
+        )
+        rows.append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
     if not rows:
         raise ThinklabError(f"{data} holds no preference pairs")
     return rows
@@ -90,7 +94,9 @@ def run_dpo(cfg: DPORunConfig) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=cfg.trust_remote_code)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    dataset = Dataset.from_list(build_rows(cfg.data, tokenizer))
+    dataset = Dataset.from_list(
+        build_rows(cfg.data, tokenizer, format_for(base, tokenizer, cfg.thinking_format))
+    )
     load = dict(dtype=torch.float32, trust_remote_code=cfg.trust_remote_code)
     model = AutoModelForCausalLM.from_pretrained(base, **load)
     ref = None

@@ -26,7 +26,7 @@ def _answer_accuracy(
     prompts, tokens = [], []
     for p, thought in zip(problems, thoughts, strict=True):
         base = build_prompt(
-            backend.tokenizer, p.text(), "no-think" if thought is None else "standard", modes=backend.modes
+            backend.tokenizer, p.text(), "no-think" if thought is None else "standard", fmt=backend.thinking
         )
         if thought is not None:
             base += thought + "\n</think>\n\n"

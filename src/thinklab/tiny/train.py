@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from thinklab.errors import ThinklabError
-from thinklab.prompting.modes import MARKER_FILE, TINY_MODES, build_prompt
+from thinklab.prompting.modes import MARKER_FILE, TINY, build_prompt
 from thinklab.tasks import arith
 from thinklab.train.precision import default_bf16
 
@@ -67,11 +67,11 @@ def build_sft_rows(
     n_direct = round(n * direct_fraction) if direct_levels else 0
     rows = []
     for p in arith.generate(n - n_direct, "train", seed, levels, distinct=False):
-        prompt = build_prompt(tokenizer, p.text(), "standard", modes=TINY_MODES)
+        prompt = build_prompt(tokenizer, p.text(), "standard", fmt=TINY)
         rows.append({"prompt": prompt, "completion": arith.render_completion(p, style, rng)})
     if n_direct:
         for p in arith.generate(n_direct, "train", seed + 1, direct_levels, distinct=False):
-            prompt = build_prompt(tokenizer, p.text(), "no-think", modes=TINY_MODES)
+            prompt = build_prompt(tokenizer, p.text(), "no-think", fmt=TINY)
             rows.append({"prompt": prompt, "completion": f"\\boxed{{{p.answer}}}"})
         rng.shuffle(rows)
     return rows

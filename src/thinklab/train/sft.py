@@ -1,9 +1,10 @@
 """`thinklab train sft`: TRL's SFTTrainer on any messages / sharegpt / alpaca JSONL, full or LoRA.
 
-Every example becomes a prompt/completion pair: the prompt is the model's chat template up to the
-assistant turn (no thinking prefill), the completion is the whole assistant response (its `<think>`
-block included), and the loss is on the completion only. That is the same token sequence the model
-sees at inference with the standard prompt mode, for the tiny model and for R1-style models alike.
+Every example becomes a prompt/completion pair: the prompt is exactly eval's standard prompt for the
+model's family (chat template + the thinking prefill, `prompting.training_prompt`), the completion is
+the rest of the assistant response, and the loss is on the completion only. So training sees the token
+sequence the model sees at inference, whether the data's responses open their thinking themselves
+(thinklab's traces) or start inside it (R1 outputs made with a template that prefills `<think>\n`).
 
 Multi-GPU users launch the same command under Accelerate (`accelerate launch --config_file
 configs/accelerate/deepspeed_zero3.yaml -m thinklab train sft ...`); TRL/Transformers pick the
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from thinklab.data.writers import read_examples
 from thinklab.errors import ThinklabError
-from thinklab.prompting.modes import MARKER_FILE, render_chat
+from thinklab.prompting.modes import MARKER_FILE, R1, ThinkingFormat, format_for, training_prompt
 from thinklab.train.checkpoints import begin
 from thinklab.train.precision import default_bf16
 
@@ -49,14 +50,16 @@ class SFTRunConfig:
     logging_steps: int = 10
     save_steps: int = 0  # >0: a checkpoint every N steps, and a rerun resumes from the last one
     trust_remote_code: bool = False
+    thinking_format: str | None = None  # family name or YAML file; None: recognised from the model
     extra_args: dict = field(default_factory=dict)  # any other SFTConfig field
 
 
-def build_rows(data: str, tokenizer) -> list[dict]:
+def build_rows(data: str, tokenizer, fmt: ThinkingFormat = R1) -> list[dict]:
+    """Prompt/completion rows whose prompt is eval's standard prompt for the model's family."""
     rows = []
     for ex in read_examples(data):
-        prompt = render_chat(tokenizer, ex.user_content, ex.system)
-        rows.append({"prompt": prompt, "completion": ex.response})
+        prompt, (completion,) = training_prompt(tokenizer, ex.user_content, ex.system, [ex.response], fmt)
+        rows.append({"prompt": prompt, "completion": completion})
     if not rows:
         raise ThinklabError(f"{data} holds no training examples")
     return rows
@@ -75,7 +78,9 @@ def run_sft(cfg: SFTRunConfig) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=cfg.trust_remote_code)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    dataset = Dataset.from_list(build_rows(cfg.data, tokenizer))
+    dataset = Dataset.from_list(
+        build_rows(cfg.data, tokenizer, format_for(base, tokenizer, cfg.thinking_format))
+    )
     model = AutoModelForCausalLM.from_pretrained(
         base, dtype=torch.float32, trust_remote_code=cfg.trust_remote_code
     )
