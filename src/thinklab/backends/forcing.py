@@ -35,7 +35,7 @@ class BudgetedResponse:
     generated_tokens: int
     thinking_tokens: int  # never more than the budget: a forced close is charged to the answer
     answer_tokens: int
-    finish_reason: str  # "stop" | "length" (length: the final phase hit its cap)
+    finish_reason: str  # "stop" | "length" (the final phase hit its cap) | PROMPT_TOO_LONG
     forced_answer: bool = False
     extensions: int = 0
 
@@ -102,7 +102,14 @@ def generate_budgeted(
         keep = [i for i in range(len(prompts)) if i not in too_long]
         done = generate_budgeted(backend, [prompts[i] for i in keep], params, budget, cfg) if keep else []
         kept = iter(done)
-        empty = BudgetedResponse("", 0, 0, 0, 0, PROMPT_TOO_LONG)
+        empty = BudgetedResponse(
+            text="",
+            tokens=0,
+            generated_tokens=0,
+            thinking_tokens=0,
+            answer_tokens=0,
+            finish_reason=PROMPT_TOO_LONG,
+        )
         return [[empty] * params.n if i in too_long else next(kept) for i in range(len(prompts))]
     fmt = thinking_format(backend)
     if cfg.mode == "cap" and cfg.extend == 0:
