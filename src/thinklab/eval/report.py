@@ -79,8 +79,13 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
         console.print(lt)
 
 
-def rescore(run_dir: Path) -> dict[str, Any]:
-    """Re-grade every sample of a run with the current grader and rewrite samples and summary."""
+def rescore(run_dir: Path, extraction: str | None = None) -> dict[str, Any]:
+    """Re-grade every sample of a run with the current grader and rewrite samples and summary.
+
+    ``extraction`` re-grades under another extraction policy (``strict`` / ``harness``); by default the
+    run's own policy is kept. ``rescored_changed`` counts samples whose verdict changed among those that
+    had one; samples never graded before (``rescored_new``) have no verdict to change.
+    """
     from thinklab.eval import rundir
     from thinklab.eval.runner import EvalConfig, build_summary, grade_record, task_graders
     from thinklab.tasks.registry import get_task
@@ -94,18 +99,31 @@ def rescore(run_dir: Path) -> dict[str, Any]:
         raise ThinklabError(f"{run_dir} is not a thinklab run directory (no {rundir.CONFIG})")
     stored = rundir.read_json(config_path, "the run config; rerun the eval with --overwrite")["config"]
     old = rundir.read_json(summary_path, "delete it and run score again") if summary_path.exists() else {}
-    cfg = EvalConfig(**{**stored, "budgets": tuple(old.get("config", stored)["budgets"])})
+    recorded = old.get("config", stored).get("extraction")
+    cfg = EvalConfig(
+        **{
+            **stored,
+            "budgets": tuple(old.get("config", stored)["budgets"]),
+            "extraction": extraction if extraction is not None else recorded,
+        }
+    )
     task = get_task(cfg.task)
-    extract, grade = task_graders(task)
+    extract, grade = task_graders(task, cfg.extraction)
     prefill = old.get("prefill", "")
     records = rundir.load_samples(run_dir)
-    changed = 0
+    changed = first = 0
     for r in records:
+        had_verdict = isinstance(r.get("correct"), bool)
         before = r.get("correct")
         grade_record(r, task, prefill, extract, grade)
-        changed += before != r["correct"]
+        if had_verdict:
+            changed += before != r["correct"]
+        else:
+            first += 1
     rundir.rewrite_samples(run_dir, records)
     summary = build_summary(cfg, records, old.get("num_parameters"), prefill, old.get("seconds", 0.0))
     rundir.write_json(summary_path, summary)
     summary["rescored_changed"] = changed
+    summary["rescored_new"] = first
+    summary["rescored_graded"] = len(records) - first
     return summary

@@ -346,9 +346,16 @@ _ORDINAL_RE = re.compile(
 )
 
 
+_STRAY_DOLLARS_RE = re.compile(r"(?<!\\)\$\s*\$")
+
+
 def _normalize_symbols(text: str) -> str:
     """Unicode math symbols as LaTeX (``2√3`` -> ``2\\sqrt{3}``, ``π/2`` -> ``\\pi /2``), ordinal suffixes
     dropped (``5^{\\text{th}}`` -> ``5``). Cheap: ASCII text without an ordinal is returned as is."""
+    if text.count("$") == 2 and not text.lstrip().startswith("$") and (m := _STRAY_DOLLARS_RE.search(text)):
+        # "x_0 \\cos(\\omega t)+$ $\\dot{x}_0 ..." (a Minerva gold as its harness cut it): a closing and
+        # reopening math delimiter inside an answer mean nothing.
+        text = text[: m.start()] + " " + text[m.end() :]
     if not text.isascii():
         text = _SQRT_RE.sub(lambda m: "\\sqrt{" + m[1].strip("(){}") + "}", text)
         text = _UNICODE_RE.sub(lambda m: _UNICODE_LATEX[m[0]], text.replace("√", "\\sqrt"))
@@ -1088,6 +1095,11 @@ def compare(
         return False, "no_answer"
     if split_thinking(pred).answer is None or split_thinking(gold).answer is None:
         return False, "unclosed_thinking"
+    if len(pred) <= MAX_BARE_CHARS and _cosmetic(gold) == _cosmetic(pred):
+        return (
+            True,
+            "equivalent",
+        )  # the same text (a worded gold such as OlympiadBench's "f(x)=ax+b, where ...")
     answer = _response_answer(pred, policy)
     if answer is None:
         return False, "no_answer"

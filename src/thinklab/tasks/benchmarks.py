@@ -31,18 +31,26 @@ MATH_TEMPLATE = "Return your final response within \\boxed{}. {problem}"
 # --- grading hooks (thinklab.grading is imported lazily: tasks must load without it) ----------------
 
 
-def extract_math(response: str) -> str | None:
-    """The final answer of a math response: the last `\\boxed{}` (and the grader's fallbacks)."""
+# The extraction policy a built-in math task uses unless `--extraction` says otherwise: `strict`, because
+# the models thinklab evaluates are asked for a boxed answer after they think (docs/grading.md).
+DEFAULT_EXTRACTION = "strict"
+
+
+def extract_math(response: str, *, policy: str = DEFAULT_EXTRACTION, truncated: bool = False) -> str | None:
+    """The final answer of a math response under an extraction policy (`thinklab.grading.find_answer`)."""
     from thinklab.grading import extract_answer
 
-    return extract_answer(response)
+    return extract_answer(response, policy=policy, truncated=truncated)
 
 
-def extract_last_number(response: str) -> str | None:
-    """GSM8K's convention: the boxed answer if any, else the last number in the response."""
+def extract_last_number(
+    response: str, *, policy: str = DEFAULT_EXTRACTION, truncated: bool = False
+) -> str | None:
+    """GSM8K's convention: the boxed answer if any, else the last number in the response (never in output
+    cut off by the token budget)."""
     from thinklab.grading import extract_answer
 
-    return extract_answer(response, last_number=True)
+    return extract_answer(response, last_number=True, policy=policy, truncated=truncated)
 
 
 def grade_math(gold: str, pred: str) -> bool:
@@ -219,7 +227,7 @@ def benchmark(
         grade=grade_math,
         description=description,
         splits=splits,
-        metadata={"data_file": f"{name}/test.jsonl"},
+        metadata={"data_file": f"{name}/test.jsonl", "extraction": DEFAULT_EXTRACTION},
     )
 
 
@@ -228,6 +236,20 @@ register(benchmark("gsm8k", "GSM8K test: 1319 grade-school word problems", extra
 register(benchmark("aime24", "AIME 2024: 30 problems, integer answers 0-999"))
 register(benchmark("aime25", "AIME 2025: 30 problems, integer answers 0-999"))
 register(benchmark("amc23", "AMC 2023: 40 problems rewritten by AI-MO to one numeric answer"))
+# Reported by AutoThink and ThinkPO; read from the data folder only (no Hub download: the public copies
+# differ in fields and splits, and the layout here is Qwen2.5-Math's evaluation data).
+register(
+    benchmark(
+        "minerva",
+        "Minerva Math: 272 MIT OpenCourseWare science problems (answer: last \\boxed{} of the solution)",
+    )
+)
+register(
+    benchmark(
+        "olympiadbench",
+        "OlympiadBench: 675 English text-only competition math problems (tuples, intervals, several answers)",
+    )
+)
 
 
 def jsonl_task(arg: str) -> Task:
@@ -246,7 +268,7 @@ def jsonl_task(arg: str) -> Task:
         extract=extract_math,
         grade=grade_math,
         description=f"problems from {path}",
-        metadata={"path": str(path)},
+        metadata={"path": str(path), "extraction": DEFAULT_EXTRACTION},
     )
 
 
