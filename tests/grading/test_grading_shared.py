@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from thinklab.grading import compare, extract_answer, extract_boxed, is_equivalent
+from thinklab.grading import compare, extract_answer, extract_boxed, grade, is_equivalent
 
 MIN_AGREEMENT = 0.97
 
@@ -176,6 +176,43 @@ def test_gsm8k_gold_matches_hash_answer(shared_dir: Path) -> None:
         if not is_equivalent(row["answer"], extract_answer(row["solution"], last_number=True)):
             failures.append((row["id"], row["answer"], "last number of the solution"))
     assert not failures, failures[:10]
+
+
+# Gold answers of the two benchmarks added in issue 26 that are not graded equal to their own reference,
+# with the reason (none at present: minerva-72's answer "x_{0} \\cos (\\omega t)+$ $\\dot{x}_{0} ..." keeps the
+# stray "$ $" of the harness that cut it, which the grader drops).
+GOLD_EXCEPTIONS: dict[str, str] = {}
+
+
+@pytest.mark.parametrize("name", ["minerva", "olympiadbench"])
+def test_new_benchmark_golds_match_their_references(shared_dir: Path, name: str) -> None:
+    """Minerva: the gold equals the last \\boxed{} of its solution, and the solution graded as a response is
+    correct. OlympiadBench: the gold equals its `final_answer` list. Both: a boxed answer is credited."""
+    rows = [
+        json.loads(x) for x in (shared_dir / f"benchmarks/{name}/test.jsonl").read_text().splitlines() if x
+    ]
+    assert len(rows) == {"minerva": 272, "olympiadbench": 675}[name]
+    failures = []
+    for row in rows:
+        if row["id"] in GOLD_EXCEPTIONS:
+            continue
+        if name == "minerva":
+            reference = extract_boxed(row["solution"])
+            if not grade(row["answer"], row["solution"]).correct:
+                failures.append((row["id"], "solution as a response"))
+        else:
+            reference = ", ".join(row["final_answer"]).replace("$", "")
+        if reference is None or not is_equivalent(row["answer"], reference):
+            failures.append((row["id"], row["answer"], reference))
+        if not grade(row["answer"], f"</think>\n\nSo the answer is $\\boxed{{{row['answer']}}}$.").correct:
+            failures.append((row["id"], "boxed", row["answer"]))
+    assert not failures, failures[:10]
+
+
+def test_minerva_gold_with_stray_dollars_accepts_a_clean_answer() -> None:
+    gold = "x_{0} \\cos (\\omega t)+$ $\\dot{x}_{0} \\sin (\\omega t) / \\omega"  # minerva-72
+    assert is_equivalent(gold, "x_0\\cos(\\omega t) + \\frac{\\dot{x}_0}{\\omega}\\sin(\\omega t)")
+    assert not is_equivalent(gold, "x_0\\cos(\\omega t)")
 
 
 @pytest.mark.parametrize("name", ["aime24", "aime25", "amc23"])

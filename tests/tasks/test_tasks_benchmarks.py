@@ -11,7 +11,15 @@ from thinklab.errors import DataError
 from thinklab.tasks.benchmarks import HUB, MATH_TEMPLATE, extract_last_number, extract_math
 from thinklab.tasks.registry import TaskError, get_task, task_names
 
-COUNTS = {"math500": 500, "gsm8k": 1319, "aime24": 30, "aime25": 30, "amc23": 40}
+COUNTS = {
+    "math500": 500,
+    "gsm8k": 1319,
+    "aime24": 30,
+    "aime25": 30,
+    "amc23": 40,
+    "minerva": 272,
+    "olympiadbench": 675,
+}
 
 
 @pytest.mark.parametrize(("name", "count"), COUNTS.items())
@@ -33,6 +41,15 @@ def test_all_benchmarks_are_registered_with_their_extractors() -> None:
     assert set(COUNTS) <= set(task_names())
     assert get_task("gsm8k").extract is extract_last_number
     assert all(get_task(n).extract is extract_math for n in COUNTS if n != "gsm8k")
+
+
+def test_new_benchmarks_keep_their_fields_and_default_policy(benchmarks_dir: Path) -> None:
+    minerva = get_task("minerva").problems(benchmarks_dir, limit=1)[0]
+    assert minerva.source == "MinervaMath" and "solution" in minerva.metadata
+    olympiad = get_task("olympiadbench").problems(benchmarks_dir)
+    assert {"answer_type", "is_multiple_answer", "final_answer"} <= set(olympiad[0].metadata)
+    assert sum(p.metadata["is_multiple_answer"] for p in olympiad) == 94
+    assert all(get_task(n).metadata["extraction"] == "strict" for n in COUNTS)
 
 
 def test_prompt_is_skythoughts_math_template(benchmarks_dir: Path) -> None:
