@@ -53,3 +53,11 @@ def test_help() -> None:
     assert code == 0
     for option in ("--extract", "--no-extract", "--last-number", "--timeout"):
         assert option in out
+
+
+def test_extraction_policy_option() -> None:
+    response = "</think>\nSo she has 12 marbles left."
+    code, out = run("--extract", "12", response)
+    assert out.splitlines() == ["not equal", "extracted: (none)"]
+    code, out = run("--extract", "--extraction", "harness", "12", response)
+    assert code == 0 and out.splitlines() == ["equal", "extracted: 12"]

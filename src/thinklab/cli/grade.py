@@ -29,9 +29,18 @@ def grade_command(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds before giving up (counts as not equal).")
     ] = 5.0,
+    extraction: Annotated[
+        str,
+        typer.Option(
+            "--extraction",
+            help="Extraction policy for a whole response: strict | harness (docs/grading.md).",
+        ),
+    ] = "strict",
 ) -> None:
     """Print 'equal' or 'not equal' for GOLD vs PRED (and the extracted answer with --extract)."""
-    from thinklab.grading import compare, extract_answer, split_thinking
+    from thinklab.grading import check_policy, compare, find_answer, split_thinking
+
+    check_policy(extraction)  # one line for an unknown name, before anything is graded
 
     candidate: str | None = pred
     if extract or last_number:
@@ -39,9 +48,12 @@ def grade_command(
             typer.echo("not equal")
             typer.echo("extracted: (none: the thinking block never closed)")
             return
-        candidate = extract_answer(pred, last_number=last_number)
+        found = find_answer(pred, policy=extraction, last_number=last_number)
+        candidate = found.answer if found is not None else None
     equal, reason = (
-        compare(gold, candidate, timeout=timeout) if candidate is not None else (False, "no_answer")
+        compare(gold, candidate, timeout=timeout, policy=extraction)
+        if candidate is not None
+        else (False, "no_answer")
     )
     verdict = "equal" if equal else "not equal"
     if not equal and reason not in ("not_equivalent", "no_answer"):
