@@ -5,11 +5,13 @@ a server that rejects the optional fields. The real-server behaviour is in
 `test_backend_openai_server.py`."""
 
 import json
+import os
 
 import httpx
 import pytest
 
 from thinklab.backends import SamplingParams, load_backend
+from thinklab.backends.base import BackendError
 from thinklab.backends.forcing import BudgetConfig, generate_budgeted
 from thinklab.backends.openai import message_text, server_prompt
 from thinklab.prompting.modes import R1, S1, ChatPrompt, prompt_for
@@ -130,3 +132,45 @@ def test_chat_prefill_refused_names_the_completions_endpoint(status):
     with pytest.raises(Exception, match="endpoint=completions") as err:
         backend.generate([prompt], SamplingParams(max_tokens=8))
     assert "\n" not in str(err.value)
+
+
+def _shared_model(name: str) -> str:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = os.environ.get("THINKLAB_SHARED_DIR")
+    path = (Path(env) if env else root.parent / "shared") / "models" / name
+    if not path.is_dir():
+        pytest.skip(f"model fixtures not found at {path} (set THINKLAB_SHARED_DIR to the shared/ folder)")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("family", "mode", "refused"),
+    [
+        ("r1-distill-qwen-1.5b", "no-think", True),  # R1's template drops everything up to </think>
+        ("qwen3-hybrid", "ellipsis", True),  # Qwen3's puts an empty think block before the prefill
+        ("r1-distill-qwen-1.5b", "ellipsis", False),
+        ("s1.1-qwen2.5-instruct", "no-think", False),
+        ("qwen3-hybrid", "no-think", False),  # enable_thinking=False: no prefill to continue
+    ],
+)
+def test_chat_prefill_the_template_would_rewrite_stops_before_any_request(family, mode, refused):
+    bodies = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        choice = {"message": {"role": "assistant", "content": "4"}, "finish_reason": "stop"}
+        return httpx.Response(200, json={"choices": [choice], "usage": {"completion_tokens": 1}})
+
+    path = _shared_model(family)
+    backend = load_backend("openai", path, base_url="http://server.test/v1", endpoint="chat", max_retries=0)
+    backend.client = httpx.Client(transport=httpx.MockTransport(handler))
+    prompt = prompt_for(backend, "What is 2+2?", mode=mode)
+    if refused:
+        with pytest.raises(BackendError, match="endpoint=completions") as err:
+            backend.generate([prompt], SamplingParams(max_tokens=4))
+        assert "\n" not in str(err.value) and bodies == []
+    else:
+        out = backend.generate([prompt], SamplingParams(max_tokens=4))
+        assert out[0][0].text == "4" and len(bodies) == 1

@@ -9,9 +9,10 @@
 - `endpoint="chat"` sends messages and lets the server apply its template. A prefill (no-think,
   ellipsis, a forced close, "Wait") is sent as a final assistant message with
   `continue_final_message: true, add_generation_prompt: false` (vLLM's convention); a server that
-  refuses it (`transformers serve` does) stops the run with a one-line error naming
-  `endpoint=completions`. The format's chat-template variables (Qwen3's `enable_thinking`) go as
-  `chat_template_kwargs`. A server started with a reasoning parser returns the thinking apart
+  refuses it (`transformers serve` does), or a chat template that would rewrite the prefill (R1's
+  drops a closed think block, Qwen3's adds an empty one; checked locally with the same template),
+  stops the run with a one-line error naming `endpoint=completions`. The format's chat-template
+  variables (Qwen3's `enable_thinking`) go as `chat_template_kwargs`. A server started with a reasoning parser returns the thinking apart
   (`reasoning_content`, or `reasoning` in newer vLLM); it is joined back into one text with the
   family's markers, so thinking detection and token accounting see what the model wrote.
 
@@ -83,6 +84,35 @@ def message_text(message: dict[str, Any], fmt: ThinkingFormat, prefill: str = ""
     return head + reasoning + (fmt.close + content if content else "")
 
 
+def continuation_problem(tokenizer: Any, prompt: ChatPrompt) -> str | None:
+    """Why the server's chat template would not continue `prompt`'s prefill verbatim, or None when it
+    would (or cannot be checked: no local tokenizer or template). The server renders the final
+    assistant message through the model's template, and thinking templates rewrite it: R1's drops
+    everything up to `</think>` (the no-think block vanishes, Transformers then refuses the request),
+    Qwen3's puts an empty think block before an unclosed one. Checked locally with the same template,
+    so the run stops before any request instead of sampling from a prompt thinklab did not build."""
+    if tokenizer is None or not getattr(tokenizer, "chat_template", None) or not prompt.prefill:
+        return None
+    args = dict(prompt.template_args)
+    messages = [{"role": r, "content": c} for r, c in prompt.messages]
+    try:
+        opened = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **args)
+        got = tokenizer.apply_chat_template(
+            [*messages, {"role": "assistant", "content": prompt.prefill}],
+            tokenize=False,
+            add_generation_prompt=False,
+            continue_final_message=True,
+            **args,
+        )
+    except Exception as exc:  # noqa: BLE001 - the template's own refusal is the answer
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    overlap = next((k for k in range(len(prompt.prefill), 0, -1) if opened.endswith(prompt.prefill[:k])), 0)
+    want = opened + prompt.prefill[overlap:]
+    if got != want:
+        return f"the template renders it as {got[len(opened) - overlap :][:60]!r}"
+    return None
+
+
 def choice_token_ids(choice: dict[str, Any]) -> list[int] | None:
     """Generated token ids of a choice when the server sent them (vLLM's `return_token_ids`)."""
     ids = choice.get("token_ids")
@@ -112,7 +142,12 @@ class OpenAIBackend:
     ) -> None:
         import httpx
 
-        from thinklab.tiny.model import resolve_model_path
+        from thinklab.tiny.model import TINY_ALIASES, resolve_model_path
+
+        def local(name: str) -> str:
+            # The weights live on the server: a local folder may hold only the tokenizer and template,
+            # so only the `tiny` alias is resolved (resolving a path would demand weights in it).
+            return resolve_model_path(name) if name in TINY_ALIASES else name
 
         if endpoint not in ("completions", "chat"):
             raise BackendError(f"unknown endpoint {endpoint!r}; use completions or chat")
@@ -120,7 +155,7 @@ class OpenAIBackend:
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or "http://127.0.0.1:8000/v1").rstrip(
             "/"
         )
-        self.served_model = served_model or resolve_model_path(model)
+        self.served_model = served_model or local(model)
         self.chat = endpoint == "chat"
         self.concurrency = concurrency
         self.max_retries = max_retries
@@ -128,7 +163,7 @@ class OpenAIBackend:
         key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
         self.client = httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {key}"})
         self.tokenizer = None
-        tok_path = tokenizer or resolve_model_path(model)
+        tok_path = local(tokenizer or model)
         try:
             from transformers import AutoTokenizer
 
@@ -199,6 +234,12 @@ class OpenAIBackend:
             if prompt.template_args:
                 body["chat_template_kwargs"] = dict(prompt.template_args)
             if prompt.prefill:
+                problem = continuation_problem(self.tokenizer, prompt)
+                if problem:
+                    raise BackendError(
+                        f"the chat template of {self.model_id} does not continue the assistant prefill "
+                        f"{prompt.prefill[:40]!r} as written ({problem}); use --backend-args endpoint=completions"
+                    )
                 body.update(add_generation_prompt=False, continue_final_message=True)
             try:
                 data = self._post_optional("chat/completions", body)
