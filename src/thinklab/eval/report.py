@@ -67,6 +67,11 @@ def level_table(summary: dict, budget: str) -> Table | None:
 def print_summary(summary: dict, console: Console | None = None) -> None:
     console = console or Console()
     console.print(summary_table(summary))
+    if "sampling" in summary:  # what decoding ran, and where it came from (the model's own defaults?)
+        fmt = (summary.get("thinking_format") or {}).get("name", "?")
+        console.print(
+            f"sampling: {summary['sampling']} ({summary.get('sampling_source', '?')}); thinking format: {fmt}"
+        )
     for budget, m in summary["budgets"].items():
         if m and m.get("prompt_too_long"):
             console.print(
@@ -87,7 +92,14 @@ def rescore(run_dir: Path, extraction: str | None = None) -> dict[str, Any]:
     had one; samples never graded before (``rescored_new``) have no verdict to change.
     """
     from thinklab.eval import rundir
-    from thinklab.eval.runner import EvalConfig, build_summary, grade_record, task_graders
+    from thinklab.eval.runner import (
+        EvalConfig,
+        build_summary,
+        grade_record,
+        model_thinking_format,
+        task_graders,
+    )
+    from thinklab.prompting.modes import ThinkingFormat
     from thinklab.tasks.registry import get_task
 
     run_dir = Path(run_dir)
@@ -110,18 +122,26 @@ def rescore(run_dir: Path, extraction: str | None = None) -> dict[str, Any]:
     task = get_task(cfg.task)
     extract, grade = task_graders(task, cfg.extraction)
     prefill = old.get("prefill", "")
+    # The run's thinking format as recorded (runs from before formats were recorded: the model's own).
+    fmt = (
+        ThinkingFormat(**old["thinking_format"])
+        if old.get("thinking_format")
+        else model_thinking_format(cfg.model, cfg.thinking_format, cfg.trust_remote_code)
+    )
     records = rundir.load_samples(run_dir)
     changed = first = 0
     for r in records:
         had_verdict = isinstance(r.get("correct"), bool)
         before = r.get("correct")
-        grade_record(r, task, prefill, extract, grade)
+        grade_record(r, task, prefill, extract, grade, fmt)
         if had_verdict:
             changed += before != r["correct"]
         else:
             first += 1
     rundir.rewrite_samples(run_dir, records)
     summary = build_summary(cfg, records, old.get("num_parameters"), prefill, old.get("seconds", 0.0))
+    summary.update({k: old[k] for k in ("sampling", "sampling_source") if k in old})
+    summary["thinking_format"] = fmt.to_dict()
     rundir.write_json(summary_path, summary)
     summary["rescored_changed"] = changed
     summary["rescored_new"] = first

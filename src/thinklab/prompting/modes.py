@@ -97,6 +97,12 @@ class ThinkingFormat:
         thinking, answer = self.split(text)
         return "<think>" + thinking + ("" if answer is None else "</think>" + answer)
 
+    def reading(self, extract: Any) -> Any:
+        """`extract` (an answer extractor over R1-marked text) made to read this family's text."""
+        if (self.open, self.close) == ("<think>", "</think>"):
+            return extract
+        return lambda text, *args, **kwargs: extract(self.as_r1(text), *args, **kwargs)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

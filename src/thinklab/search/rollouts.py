@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from thinklab.backends import SamplingParams, load_backend_from_args
+from thinklab.backends.forcing import thinking_format
 from thinklab.data.jsonl import append_jsonl, read_jsonl
 from thinklab.errors import ThinklabError
 from thinklab.prompting.modes import ChatPrompt, continue_prompt, prompt_for
@@ -148,8 +149,12 @@ def build_rollouts(cfg: RolloutConfig, backend: Any = None, console: Any = None)
     if todo and backend is None:
         backend = load_backend_from_args(cfg.backend, cfg.model, cfg.backend_args, cfg.trust_remote_code)
     extract, grade = task_graders(task)
+    if backend is not None:
+        extract = thinking_format(backend).reading(extract)  # s1's markers read as R1's
     prefill = (
-        backend.thinking.prefix(cfg.prompt_mode) if backend is not None and hasattr(backend, "thinking") else ""
+        backend.thinking.prefix(cfg.prompt_mode)
+        if backend is not None and hasattr(backend, "thinking")
+        else ""
     )
 
     with Progress(

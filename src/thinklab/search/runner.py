@@ -238,6 +238,7 @@ def run_search(
 
         value_fn = ValueFunction.load(cfg.value_model, **parse_kv(cfg.value_args))  # type: ignore[arg-type]
     extract, grade = task_graders(task)
+    extract = thinking_format(backend).reading(extract)  # s1's markers read as R1's
     prefill = (
         backend.thinking.prefix(cfg.prompt_mode)
         if backend is not None and hasattr(backend, "thinking")
@@ -411,8 +412,6 @@ class _Ctx:
         return forest
 
     def _record(self, strategy: str, budget: int, p, prompt, res: StrategyResult, sample: int = 0) -> dict:
-        from thinklab.grading.format import detect_thinking
-
         chosen = res.candidates[res.chosen] if res.chosen is not None and res.candidates else None
         thinking = sum(c.thinking_tokens for c in res.candidates)
         correct = res.answer is not None and bool(self.grade(p.answer, res.answer))
@@ -435,7 +434,7 @@ class _Ctx:
             "finish_reason": chosen.finish_reason if chosen else "length",
             "forced_answer": bool(chosen and chosen.forced_answer),
             "extensions": sum(c.extensions for c in res.candidates),
-            "think": detect_thinking(self.prefill + res.text),
+            "think": thinking_format(self.backend).thought(self.prefill, res.text),
             "format_ok": res.answer is not None,
             "candidates": [c.to_json() for c in res.candidates] if strategy != "single" else [],
         }
