@@ -44,6 +44,10 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(42, help="Seed."),
         save_steps: int = typer.Option(0, help="Checkpoint every N steps; a rerun then resumes (0: off)."),
         trust_remote_code: bool = typer.Option(False, help="Allow model repos to run their own code."),
+        thinking_format: str | None = typer.Option(
+            None,
+            help="Thinking markers: r1 | qwen3 | qwen3-thinking | s1 | tiny, or a YAML file (default: recognised).",
+        ),
     ) -> None:
         """Supervised fine-tuning on a JSONL of problems and full responses (loss on responses only)."""
         from thinklab.train.sft import SFTRunConfig, run_sft
@@ -65,5 +69,6 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             save_steps=save_steps,
             trust_remote_code=trust_remote_code,
+            thinking_format=thinking_format,
         )
         typer.echo(f"saved {run_sft(cfg)}")

@@ -41,6 +41,10 @@ def register(train: typer.Typer) -> None:
         save_steps: int = typer.Option(0, help="Checkpoint every N steps; a rerun then resumes (0: off)."),
         logging_steps: int = typer.Option(10, help="Log every N steps."),
         trust_remote_code: bool = typer.Option(False, help="Allow model repos to run their own code."),
+        thinking_format: str | None = typer.Option(
+            None,
+            help="Thinking markers: r1 | qwen3 | qwen3-thinking | s1 | tiny, or a YAML file (default: recognised).",
+        ),
     ) -> None:
         """Direct preference optimisation with TRL (prompt = chat template, responses incl. <think>)."""
         from thinklab.thinkpo.dpo import DPORunConfig, run_dpo
@@ -69,5 +73,6 @@ def register(train: typer.Typer) -> None:
             logging_steps=logging_steps,
             save_steps=save_steps,
             trust_remote_code=trust_remote_code,
+            thinking_format=thinking_format,
         )
         typer.echo(f"saved {run_dpo(cfg)}")

@@ -69,6 +69,10 @@ def register(train: typer.Typer) -> None:
         ),
         seed: int = typer.Option(42, help="Seed."),
         trust_remote_code: bool = typer.Option(False, help="Allow model repos to run their own code."),
+        thinking_format: str | None = typer.Option(
+            None,
+            help="Thinking markers: r1 | qwen3 | qwen3-thinking | s1 | tiny, or a YAML file (default: recognised).",
+        ),
     ) -> None:
         """One GRPO run with TRL: an AutoThink stage (`--reward autothink --stage 1|2|3`) or plain GRPO."""
         from thinklab.autothink.data import AUTOTHINK_USER_TEMPLATE
@@ -84,6 +88,6 @@ def register(train: typer.Typer) -> None:
             temperature=temperature, max_prompts=max_prompts, per_device_batch_size=per_device_batch_size,
             length_penalty=length_penalty, use_vllm=use_vllm, vllm_mode=vllm_mode,
             vllm_gpu_memory_utilization=vllm_gpu_memory_utilization, vllm_server_base_url=vllm_server_base_url,
-            bf16=bf16, save_steps=save_steps, seed=seed, trust_remote_code=trust_remote_code,
+            bf16=bf16, save_steps=save_steps, seed=seed, trust_remote_code=trust_remote_code, thinking_format=thinking_format,
         )  # fmt: skip
         typer.echo(f"saved {run_grpo(cfg)}")
