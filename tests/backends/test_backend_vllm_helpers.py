@@ -108,6 +108,9 @@ def test_shard_unshard_and_gpu_groups():
     assert parts == [[0, 3, 6], [1, 4], [2, 5]]
     assert unshard(parts, 7) == items
     assert gpu_groups(2, 2) == ["0,1", "2,3"] and gpu_groups(3, 1) == ["0", "1", "2"]
+    assert gpu_groups(2, 2, "4,5,6,7") == ["4,5", "6,7"]  # the GPUs this process was given
+    with pytest.raises(BackendError, match="needs 4 GPUs"):
+        gpu_groups(2, 2, "0,1")
 
 
 @pytest.fixture
@@ -163,3 +166,58 @@ def test_given_max_model_len_is_used(fake_vllm):
     assert backend.context_length == 512  # known before the first call: forcing checks prompts against it
     backend.generate(["hello"], SamplingParams(max_tokens=10))
     assert fake_vllm["built"][0]["max_model_len"] == 512
+
+
+FAKE_VLLM = """
+import os
+from types import SimpleNamespace
+
+
+class LLM:
+    def __init__(self, model, **kwargs):
+        with open(os.environ["FAKE_VLLM_LOG"], "a") as f:
+            f.write(f"built {os.environ.get('CUDA_VISIBLE_DEVICES')} {kwargs['max_model_len']}\\n")
+
+    def generate(self, prompts, params, use_tqdm=False):
+        out = []
+        for p in prompts:
+            ids = p["prompt_token_ids"]
+            text = ",".join(map(str, ids))
+            one = SimpleNamespace(text=text, token_ids=[1, 2], finish_reason="stop", stop_reason=None)
+            out.append(SimpleNamespace(outputs=[one] * params["n"]))
+        return out
+
+
+def SamplingParams(**kwargs):
+    return kwargs
+"""
+
+
+def test_data_parallel_engines_start_once_per_run(tmp_path, monkeypatch):
+    """Two data-parallel workers (real spawned processes, a stand-in `vllm` package on their path):
+    each builds its engine once, on its own GPU group, and answers every later call; results come
+    back in the order of the prompts."""
+    pkg = tmp_path / "fake" / "vllm"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(FAKE_VLLM)
+    log = tmp_path / "engines.log"
+    monkeypatch.setenv("FAKE_VLLM_LOG", str(log))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(pkg.parent), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.syspath_prepend(str(pkg.parent))
+    monkeypatch.delitem(sys.modules, "vllm", raising=False)
+    from thinklab.backends.vllm import VLLMBackend
+
+    backend = VLLMBackend("tiny", data_parallel_size=2)
+    try:
+        prompts = [f"<|user|>\nproblem {i}\n<|assistant|>\n<think>\n" for i in range(5)]
+        for _ in range(3):
+            out = backend.generate(prompts, SamplingParams(max_tokens=16, n=2))
+            want = [",".join(map(str, encode_prompt(backend.tokenizer, p))) for p in prompts]
+            assert [row[0].text for row in out] == want and all(len(row) == 2 for row in out)
+        built = log.read_text().splitlines()
+        assert sorted(line.split()[1] for line in built) == ["0", "1"]  # one engine per GPU, built once
+        assert len(built) == 2
+    finally:
+        backend.close()
+    assert backend.workers == []

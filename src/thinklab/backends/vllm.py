@@ -125,10 +125,18 @@ def unshard(parts: list[list[Any]], total: int) -> list[Any]:
     return out
 
 
-def gpu_groups(data_parallel_size: int, tensor_parallel_size: int) -> list[str]:
-    """`CUDA_VISIBLE_DEVICES` of each data-parallel engine: consecutive groups of `tp` GPUs."""
-    tp = tensor_parallel_size
-    return [",".join(str(g) for g in range(k * tp, (k + 1) * tp)) for k in range(data_parallel_size)]
+def gpu_groups(data_parallel_size: int, tensor_parallel_size: int, visible: str | None = None) -> list[str]:
+    """`CUDA_VISIBLE_DEVICES` of each data-parallel engine: consecutive groups of `tp` GPUs, taken from
+    the GPUs this process may use (`visible`: its own `CUDA_VISIBLE_DEVICES`, else 0, 1, ...), so a
+    run restricted to GPUs 4-7 never lands on 0-3. Too few GPUs is a one-line error."""
+    tp, need = tensor_parallel_size, data_parallel_size * tensor_parallel_size
+    pool = [g.strip() for g in visible.split(",") if g.strip()] if visible else [str(g) for g in range(need)]
+    if len(pool) < need:
+        raise BackendError(
+            f"data_parallel_size={data_parallel_size} x tensor_parallel_size={tp} needs {need} GPUs; "
+            f"CUDA_VISIBLE_DEVICES={visible} gives {len(pool)}"
+        )
+    return [",".join(pool[k * tp : (k + 1) * tp]) for k in range(data_parallel_size)]
 
 
 # ---------------------------------------------------------------------- data-parallel workers
@@ -239,7 +247,7 @@ class VLLMBackend:
         # Not daemons: vLLM's engine starts processes of its own, which a daemon may not. `close` runs
         # at exit instead.
         atexit.register(self.close)
-        for gpus in gpu_groups(self.data_parallel_size, tp):
+        for gpus in gpu_groups(self.data_parallel_size, tp, os.environ.get("CUDA_VISIBLE_DEVICES")):
             parent, child = ctx.Pipe()
             proc = ctx.Process(target=_dp_worker, args=(child, self.path, gpus, kwargs))
             proc.start()
