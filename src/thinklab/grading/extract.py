@@ -145,26 +145,25 @@ def thinking_closed(response: str, close: str = "</think>") -> bool:
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 
 
-def _matching_braces(text: str) -> dict[int, int]:
-    """Index of each ``{`` mapped to the index of its matching ``}``, in one pass.
+_BRACE_RE = re.compile(r"\\[{}]|[{}]")
+
+
+def _matching_braces(text: str, start: int = 0) -> dict[int, int]:
+    """Index of each ``{`` from ``start`` on mapped to the index of its matching ``}``, in one pass.
 
     Escaped braces (``\\{``, ``\\}``: set notation) are not group delimiters. One pass keeps extraction
     linear even for adversarial text (thousands of unclosed ``\\boxed{``), which matters because extraction
-    runs before any time limit applies.
+    runs before any time limit applies. Only brace tokens are visited (a regex scan), and callers start at
+    the first box: braces before it cannot pair with a box's.
     """
     pairs: dict[int, int] = {}
     stack: list[int] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "\\" and i + 1 < n and text[i + 1] in "{}":
-            i += 2
-            continue
-        if ch == "{":
-            stack.append(i)
-        elif ch == "}" and stack:
-            pairs[stack.pop()] = i
-        i += 1
+    for m in _BRACE_RE.finditer(text, start):
+        token = m.group()
+        if token == "{":
+            stack.append(m.start())
+        elif token == "}" and stack:
+            pairs[stack.pop()] = m.start()
     return pairs
 
 
@@ -194,7 +193,7 @@ def extract_boxed(text: str) -> str | None:
     boxes = list(_BOX_RE.finditer(text))
     if not boxes:
         return None
-    braces = _matching_braces(text)
+    braces = _matching_braces(text, boxes[0].start())
     for m in reversed(boxes):
         content = _box_content(text, m.end(), braces)
         if content:
@@ -250,6 +249,8 @@ TEXT_WRAP_RE = re.compile(
     r"\\(?:text(?:bf|it|rm|normal|sf|tt)?|math(?:rm|bf|it|sf|tt)|mbox|operatorname)\s*\{([^{}]*)\}"
 )
 _PROSE_WORD_RE = re.compile(r"[A-Za-z]{2,}|\b[Ia]\b")  # words of a sentence, "I" and "a" included
+# A letter of a script other than Latin and Greek (CJK, Arabic, Devanagari...): text in another language.
+OTHER_SCRIPT_RE = re.compile(r"[^\W\d_\x00-\u024f\u0370-\u03ff]")
 MAX_BARE_CHARS = 2_000  # a "bare" answer longer than this is not parsed as one LaTeX expression
 
 
@@ -273,7 +274,7 @@ def is_bare(text: str) -> bool:
         return False
     if re.match(r"\s*[A-Za-z][A-Za-z ]*:\s", text):
         return False
-    if any(ord(ch) > 0x24F and ch.isalpha() and not 0x370 <= ord(ch) <= 0x3FF for ch in text):
+    if not text.isascii() and OTHER_SCRIPT_RE.search(text):
         return False  # another script (Greek letters are maths: π, θ)
     visible = LATEX_CMD_RE.sub(" ", TEXT_WRAP_RE.sub(" ", ENV_NAME_RE.sub(" ", text)))
     return len(WORD_RE.findall(visible)) < 3 or TEXTY_RE.fullmatch(unwrap_text(text).strip()) is not None
@@ -342,7 +343,7 @@ def boxed_answers(text: str) -> str | None:
     boxes = list(_BOX_RE.finditer(text))
     if not boxes:
         return None
-    braces = _matching_braces(text)
+    braces = _matching_braces(text, boxes[0].start())
     parts: list[str] = []
     next_start: int | None = None
     for m in reversed(boxes):
