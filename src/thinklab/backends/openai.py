@@ -37,7 +37,6 @@ from thinklab.prompting.modes import ChatPrompt, ThinkingFormat, format_for
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 # Fields only some servers know (vLLM's); a server that rejects them gets requests without them.
 OPTIONAL_FIELDS = ("return_token_ids",)
-CONTINUE_FIELDS = ("continue_final_message", "add_generation_prompt")
 
 
 class ServerRefused(BackendError):
@@ -246,10 +245,11 @@ class OpenAIBackend:
             except ServerRefused as exc:
                 if not prompt.prefill or exc.status not in (400, 422):
                     raise
+                said = " ".join(exc.detail.split())[:160]  # one line, whatever the server wrote
                 raise BackendError(
-                    f"the server at {self.base_url} does not continue an assistant message "
-                    f"(continue_final_message), which this prompt's prefill {prompt.prefill[:40]!r} needs; "
-                    "use --backend-args endpoint=completions"
+                    f"the server at {self.base_url} refused to continue an assistant message "
+                    f"(continue_final_message), which this prompt's prefill {prompt.prefill[:40]!r} needs "
+                    f"(HTTP {exc.status}: {said}); use --backend-args endpoint=completions"
                 ) from None
             choice = data["choices"][0]
             text = message_text(choice.get("message") or {}, self.thinking, prompt.prefill)
