@@ -174,3 +174,22 @@ def test_chat_prefill_the_template_would_rewrite_stops_before_any_request(family
     else:
         out = backend.generate([prompt], SamplingParams(max_tokens=4))
         assert out[0][0].text == "4" and len(bodies) == 1
+
+
+def test_reasoning_parser_output_is_counted_as_thinking():
+    """A server with a reasoning parser returns the thinking apart from the answer; joined back, the
+    budget accounting sees thinking and answer (ignoring it counted the answer alone as thinking)."""
+    reasoning, content = "\nsix times seven is forty-two\n", "\n\n\\boxed{42}"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        message = {"role": "assistant", "content": content, "reasoning_content": reasoning}
+        choice = {"message": message, "finish_reason": "stop"}
+        return httpx.Response(200, json={"choices": [choice], "usage": {"completion_tokens": 30}})
+
+    backend = _backend(handler, endpoint="chat")
+    prompt = prompt_for(backend, "What is 6*7?")
+    out = generate_budgeted(backend, [prompt], SamplingParams(), 64, BudgetConfig())
+    r = out[0][0]
+    assert r.text == "<think>" + reasoning + "</think>" + content
+    thinking = backend.count_tokens("<think>" + reasoning + "</think>")
+    assert r.thinking_tokens == thinking and r.answer_tokens == 30 - thinking
