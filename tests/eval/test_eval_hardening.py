@@ -162,3 +162,31 @@ def test_prompts_too_long_for_the_context_are_counted_and_shown(monkeypatch, cap
     print_summary(summary, console)
     text = console.export_text()
     assert "too long" in text and "budget 128: 2 of 3 samples not generated" in text
+
+
+def test_disk_full_is_one_line_and_the_rerun_resumes(monkeypatch, capsys, tmp_path):
+    import errno
+    import json
+
+    from thinklab.eval import rundir
+
+    append = rundir.append_samples
+    calls: list[int] = []
+
+    def full_after_one_chunk(run_dir, records):
+        calls.append(len(records))
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device", str(run_dir / "samples.jsonl"))
+        append(run_dir, records)
+
+    args = ["eval", "--limit", "4", "--budgets", "8", "--chunk-size", "2", "--out", str(tmp_path)]
+    monkeypatch.setattr(rundir, "append_samples", full_after_one_chunk)
+    code, err = cli(monkeypatch, capsys, *args)
+    one_error_line(code, err, "no space left on the device writing")
+    (samples,) = tmp_path.glob("*/samples.jsonl")
+    assert len(samples.read_text().splitlines()) == 2  # the chunk written before stays
+    monkeypatch.setattr(rundir, "append_samples", append)
+    code, _ = cli(monkeypatch, capsys, *args)
+    assert code == 0
+    keys = [json.loads(x)["key"] for x in samples.read_text().splitlines()]
+    assert len(keys) == len(set(keys)) == 4

@@ -7,6 +7,7 @@ Errors that are the user's (bad task name, malformed file, unreachable server) a
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
@@ -63,6 +64,9 @@ def _click_exception_types() -> tuple[tuple[type, ...], tuple[type, ...], tuple[
     return tuple(usage), exits, aborts
 
 
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
 def main() -> None:
     """Entry point used by `python -m thinklab`; turns user errors into one line, no traceback."""
     from thinklab.errors import ThinklabError
@@ -72,6 +76,16 @@ def main() -> None:
         rc = app(standalone_mode=False)
     except ThinklabError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        if exc.errno not in _DISK_FULL:
+            raise
+        # What was written before is intact (appends are fsynced per chunk, results replaced whole,
+        # training output renamed only when complete), so the same command resumes once there is room.
+        where = f" writing {exc.filename}" if exc.filename else ""
+        typer.secho(
+            f"error: no space left on the device{where}; free some and rerun to resume", fg="red", err=True
+        )
         sys.exit(2)
     except exits as exc:
         sys.exit(exc.exit_code)
