@@ -77,3 +77,17 @@ def test_prompt_template_by_name(family_model, task_file, tmp_path):
         "Please think step-by-step and put your final answer within" in r["prompt"] for r in result.records
     )
     assert all(r["prompt"].count("<think>") == 1 for r in result.records)
+
+
+def test_a_tokenizer_only_folder_is_enough_for_a_remote_model():
+    """`--backend openai` with a local folder holding only the tokenizer and configs (the weights live on
+    the server): the run's sampling defaults, format and fingerprint are read without asking for weights."""
+    from conftest import family_fixture_dir
+
+    from thinklab.eval.rundir import model_fingerprint
+    from thinklab.eval.runner import model_sampling_defaults, model_thinking_format
+
+    folder = str(family_fixture_dir("qwen3"))
+    assert model_sampling_defaults(folder) == "temperature=0.6,top_p=0.95,top_k=20"
+    assert model_thinking_format(folder, None).name == "qwen3"
+    assert len(model_fingerprint(folder)) == 12

@@ -156,7 +156,7 @@ def run_drop_baseline(
 
     if method not in DROP_BASELINES:
         raise ThinklabError(f"unknown baseline {method!r}; choose one of {', '.join(DROP_BASELINES)}")
-    tok = AutoTokenizer.from_pretrained(resolve_model_path(tokenizer))
+    tok = AutoTokenizer.from_pretrained(resolve_model_path(tokenizer, weights=False))
 
     def count(text: str) -> int:
         return len(tok(text, add_special_tokens=False)["input_ids"])

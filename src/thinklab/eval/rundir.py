@@ -138,7 +138,7 @@ def count_parameters(model: str) -> int | None:
 
     from thinklab.tiny.model import resolve_model_path
 
-    path = Path(resolve_model_path(model))
+    path = Path(resolve_model_path(model, weights=False))
     files = sorted(path.glob("*.safetensors")) if path.is_dir() else []
     if not files:
         return None
@@ -163,7 +163,7 @@ def model_fingerprint(model: str) -> str:
     shards). Hub ids: the id itself (pin `revision` in backend args for exact reuse)."""
     from thinklab.tiny.model import resolve_model_path
 
-    path = Path(resolve_model_path(model))
+    path = Path(resolve_model_path(model, weights=False))
     if not path.is_dir():
         return model
     h = hashlib.sha256()

@@ -255,7 +255,7 @@ def model_thinking_format(
 
     if override:
         return format_for(None, None, override)
-    path = resolve_model_path(model)
+    path = resolve_model_path(model, weights=False)
     try:
         from transformers import AutoTokenizer
 
@@ -270,7 +270,7 @@ def model_sampling_defaults(model: str) -> str:
     from thinklab.backends.base import sampling_defaults
     from thinklab.tiny.model import resolve_model_path
 
-    return sampling_defaults(resolve_model_path(model))
+    return sampling_defaults(resolve_model_path(model, weights=False))
 
 
 def _plan(problems: list[Problem], cfg: EvalConfig) -> list[tuple[int, int, list[Problem]]]:

@@ -380,7 +380,7 @@ def build_pairs(cfg: PairsConfig) -> PairsResult:
         from thinklab.tiny.model import resolve_model_path
 
         tok = AutoTokenizer.from_pretrained(
-            resolve_model_path(cfg.tokenizer), trust_remote_code=cfg.trust_remote_code
+            resolve_model_path(cfg.tokenizer, weights=False), trust_remote_code=cfg.trust_remote_code
         )
 
         def count(text: str) -> int:

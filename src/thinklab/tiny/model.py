@@ -45,8 +45,10 @@ def tiny_config(
     return LlamaConfig(**base)
 
 
-def resolve_model_path(model: str) -> str:
-    """`tiny` → the shipped checkpoint dir; anything else is returned unchanged (local path or hub id)."""
+def resolve_model_path(model: str, weights: bool = True) -> str:
+    """`tiny` → the shipped checkpoint dir; anything else is returned unchanged (local path or hub id).
+    `weights=False` for callers that read only the folder's tokenizer and configs (a remote server's
+    model, known here by its tokenizer files), so a folder without weights is not an error for them."""
     if model in TINY_ALIASES:
         if not (CHECKPOINT_DIR / "config.json").is_file():
             from thinklab.errors import ThinklabError
@@ -55,7 +57,8 @@ def resolve_model_path(model: str) -> str:
                 f"the tiny checkpoint is missing from {CHECKPOINT_DIR}; rebuild it with `thinklab tiny train`"
             )
         return str(CHECKPOINT_DIR)
-    require_weights(model)
+    if weights:
+        require_weights(model)
     return model
 
 
@@ -82,7 +85,7 @@ def trained_style(model: str) -> str:
 
     from thinklab.prompting.modes import MARKER_FILE
 
-    marker = Path(resolve_model_path(model)) / MARKER_FILE
+    marker = Path(resolve_model_path(model, weights=False)) / MARKER_FILE
     if marker.is_file():
         stages = json.loads(marker.read_text()).get("stages", [])
         for stage in reversed(stages):
