@@ -2,7 +2,10 @@
 
 Pipeline for ``compare(gold, pred)`` (first decisive step wins):
 
-1. **No answer**: empty input, or a response whose thinking block never closed.
+1. **No answer**: empty input, or a response whose thinking block never closed. A ``pred`` that is a
+   whole response is read with `find_answer` under the caller's extraction policy (the path `grade`
+   takes), so it has no answer when that policy finds none; identical texts are equal; Unicode maths,
+   ordinal suffixes and stray ``$ $`` are normalised (`_normalize_symbols`).
 2. **Fast path** (pure Python, no sympy, safe on any thread): identical after cosmetic normalisation
    (``\\dfrac``/``\\left``/spaces/``$``); two plain numbers (thousands separators, ``%``, ``\\$``);
    clock times with seconds or a.m./p.m.; text answers (``\\text{(B)}`` = ``B``, case-insensitive words).

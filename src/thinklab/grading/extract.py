@@ -13,24 +13,28 @@ differently and a user must be able to put thinklab's number next to a paper's:
 1. Thinking is stripped. Only text after the closing tag counts; a response whose thinking opened but
    never closed has *no* answer, because a truncated trace must not be credited with a number it
    happened to mention while still thinking (lm-eval #3382; AutoThink scores such outputs 0).
-2. ``bare``: the whole answer text is itself a short answer (``42``, ``x^2+1``): a model that writes only
-   its answer has answered.
-3. ``boxed``: the last brace-balanced ``\\boxed{...}`` / ``\\fbox{...}`` (or ``\\boxed 5``).
-4. ``final_line``: the last ``Final: ...`` / ``Final Answer: ...`` / ``Answer: ...`` line (QT-R1, Minerva,
+2. ``boxed``: the last brace-balanced ``\\boxed{...}`` / ``\\fbox{...}`` (or ``\\boxed 5``); boxes joined only
+   by connectors ("\\boxed{1} and \\boxed{2}") form one answer.
+3. ``final_line``: the last ``Final: ...`` / ``Final Answer: ...`` / ``Answer: ...`` line (QT-R1, Minerva,
    many chat models).
-5. ``answer_is``: the last "the answer is ..." / "final answer is ..." phrase (Minerva / Qwen-math
+4. ``answer_is``: the last "the answer is ..." / "final answer is ..." phrase (Minerva / Qwen-math
    style); an adverb after "is" ("is therefore 12") is skipped.
+5. ``bare``: the whole answer text is itself a short answer (``42``, ``x^2+1``): a model that writes only
+   its answer has answered (a sentence of words has not).
 6. ``display_math``: the response ends with a complete math block (``\\[...\\]``, ``$$...$$``, or a last line
    that is one ``$...$``): a derivation's final displayed result.
 7. ``last_number``: only for tasks whose convention it is (GSM8K, ``last_number=True``) and never for
    output cut off by the token budget (``truncated=True``): the last number that is a quantity
-   (ordinals such as ``3rd`` and labels such as ``option 3`` are skipped).
+   (ordinals such as ``3rd``, labels such as ``option 3`` and exponents are skipped).
 
-``harness`` adds, after step 6 and only for complete output, the fallback of the published harnesses:
+``harness`` adds the two steps of the published harnesses that ``strict`` leaves out:
 
-8. ``last_value``: the later of the last number (Qwen2.5-Math ``extract_answer``, SkyThought, lm-eval's
-   GSM8K flexible-extract) and the last closed math span (Math-Verify's ``parse``, which lighteval and
-   open-r1 run on the whole response). docs/grading.md says which harness does what.
+0. ``minerva`` (before any box): Minerva's closing sentence "final answer is $X$. I hope", which
+   Qwen2.5-Math's ``extract_answer`` and Math-Verify read first.
+8. ``last_value`` (after step 6, only for complete output): the later of the last number (Qwen2.5-Math
+   ``extract_answer``, SkyThought, lm-eval's GSM8K flexible-extract) and the last closed math span
+   (Math-Verify's ``parse``, which lighteval and open-r1 run on the whole response). docs/grading.md
+   says which harness does what.
 """
 
 from __future__ import annotations
