@@ -172,7 +172,17 @@ def _grpo(tmp_path: Path, out: Path, **kw):
     return run_grpo(GRPORunConfig(**{**cfg, **kw}))
 
 
-TRAINERS = {"sft": _sft, "dpo": _dpo, "value": _value, "grpo": _grpo}
+def _tiny(tmp_path: Path, out: Path, **kw):
+    from thinklab.tiny.train import TinyTrainConfig, train_tiny
+
+    small = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2}
+    cfg = dict(out_dir=str(out), steps=2, batch_size=4, examples=8, warmup_steps=0, bf16=False)
+    return train_tiny(
+        TinyTrainConfig(**{**cfg, "model_overrides": {**small, "num_key_value_heads": 2}, **kw})
+    )
+
+
+TRAINERS = {"sft": _sft, "dpo": _dpo, "value": _value, "grpo": _grpo, "tiny": _tiny}
 
 
 @pytest.mark.parametrize("name", sorted(TRAINERS))

@@ -19,6 +19,7 @@ from pathlib import Path
 from thinklab.errors import ThinklabError
 from thinklab.prompting.modes import MARKER_FILE, TINY, build_prompt
 from thinklab.tasks import arith
+from thinklab.train.checkpoints import begin, staging_dir
 from thinklab.train.precision import default_bf16
 
 
@@ -94,8 +95,13 @@ def train_tiny(cfg: TinyTrainConfig) -> Path:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    out = Path(cfg.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    # Written to a hidden sibling and renamed when complete (train/checkpoints.py). Its checkpoints are
+    # model-only (no optimizer state), so there is nothing to resume: a leftover is cleared first.
+    import shutil
+
+    shutil.rmtree(staging_dir(cfg.out_dir), ignore_errors=True)
+    run = begin(cfg.out_dir, asdict(cfg))
+    out = run.staging
     if cfg.init_from:
         from transformers import AutoTokenizer
 
@@ -195,8 +201,6 @@ def train_tiny(cfg: TinyTrainConfig) -> Path:
     }
     meta["stages"] = [*history, meta["train"]]
     (out / MARKER_FILE).write_text(json.dumps(meta, indent=2))
-    import shutil
-
     # Intermediate checkpoints (`save_steps`) move to out/checkpoints/step-N with the marker file, so
     # they load like the final model (tiny prompt modes); the rest of the trainer dir goes.
     for ckpt in sorted((out / "trainer").glob("checkpoint-*")):
@@ -209,4 +213,4 @@ def train_tiny(cfg: TinyTrainConfig) -> Path:
         (dest / MARKER_FILE).write_text(json.dumps({**meta, "checkpoint_step": int(dest.name[5:])}, indent=2))
     shutil.rmtree(out / "trainer", ignore_errors=True)
     os.sync()
-    return out
+    return run.commit()
