@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 TORCH_SPEC="${TORCH_SPEC:-torch==2.13.0}"
-EXTRAS="${THINKLAB_EXTRAS:-dev,serve}"
+EXTRAS="${THINKLAB_EXTRAS:-dev,serve,ray}"
 
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv

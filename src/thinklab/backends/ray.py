@@ -43,6 +43,7 @@ retry for minutes).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import inspect
 import logging
@@ -203,6 +204,9 @@ class RayBackend:
                 need = math.ceil(cfg.replicas * cfg.num_cpus)
                 ray.init(num_cpus=max(os.cpu_count() or 1, need), **options)
                 self._owns_cluster = True
+                # Stop the replicas before Ray's own exit hook stops the cluster (hooks run last in,
+                # first out): replicas orphaned by a stopped raylet otherwise linger for a minute.
+                atexit.register(self.close)
         except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
             where = address or "a local cluster"
             raise BackendError(f"cannot start or reach Ray at {where}: {_first_line(exc)}") from None
