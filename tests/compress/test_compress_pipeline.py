@@ -179,8 +179,10 @@ def test_sft_trains_on_the_compressed_output(compressed, tmp_path):
     assert tuned.thinking.standard == "<think>\n"  # still a tiny-family model (thinklab.json carried)
     from thinklab.train.sft import build_rows
 
-    rows = build_rows(str(out), tuned.tokenizer)
-    assert rows[0]["prompt"].endswith("<|assistant|>\n") and rows[0]["completion"].startswith("<think>\n")
+    rows = build_rows(str(out), tuned.tokenizer, tuned.thinking)
+    # eval's standard prompt (the prefill in it), the compressed trace after it
+    assert rows[0]["prompt"].endswith("<|assistant|>\n<think>\n") and "</think>" in rows[0]["completion"]
+    assert not rows[0]["completion"].startswith("<think>")
 
 
 def test_span_zero_min_kept_keeps_at_least_the_fraction(traces, backend, scorer, tmp_path):

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from thinklab.backends import load_backend
 from thinklab.cli.main import app
 from thinklab.data.writers import Pair, write_pairs
-from thinklab.prompting.modes import MARKER_FILE, prompt_for, render_chat
+from thinklab.prompting.modes import MARKER_FILE, TINY, prompt_for, render_chat
 from thinklab.tasks import arith
 from thinklab.thinkpo.dpo import build_rows
 
@@ -35,10 +35,12 @@ def test_rows_are_templated_prompt_and_full_responses(tmp_path):
 
     pairs = _write(tmp_path / "p.jsonl", 2)
     tok = AutoTokenizer.from_pretrained(resolve_model_path("tiny"))
-    rows = build_rows(str(tmp_path / "p.jsonl"), tok)
-    assert rows[0]["prompt"] == render_chat(tok, pairs[0].prompt)  # no thinking prefill in the prompt
-    assert not rows[0]["prompt"].endswith("<think>\n")
-    assert rows[0]["chosen"] == pairs[0].chosen and rows[0]["rejected"].startswith("<think>\n")
+    rows = build_rows(str(tmp_path / "p.jsonl"), tok, TINY)
+    # the prompt is eval's standard prompt (its `<think>\n` prefill included); the responses lose the
+    # opening the prompt now holds, so prompt + response is the text the model sees at inference
+    assert rows[0]["prompt"] == render_chat(tok, pairs[0].prompt, fmt=TINY) + "<think>\n"
+    assert rows[0]["prompt"] + rows[0]["chosen"] == rows[0]["prompt"][: -len("<think>\n")] + pairs[0].chosen
+    assert rows[0]["rejected"] == pairs[0].rejected.removeprefix("<think>\n")
 
 
 def _margin(model, pairs):
