@@ -30,8 +30,8 @@ EVAL = dict(model="tiny", task="arith", limit=16, budgets=(32, 64), chunk_size=4
 
 @pytest.fixture(scope="module")
 def cluster():
-    """One local cluster for the module: 2 logical CPUs, one per replica."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    """One local cluster for the module: a CPU for each of the 2 replicas, and one to spare."""
+    ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield
     ray.shutdown()
 
@@ -202,6 +202,11 @@ def _session(sid: int) -> dict[int, str]:
         except (OSError, IndexError):
             continue
     return found
+
+
+def test_a_replica_that_cannot_load_is_one_line(cluster):
+    with pytest.raises(BackendError, match=r"could not load 'tiny': .*bad argument for the hf backend"):
+        load_backend("ray", "tiny", batch_sise=4)  # a typo reaches the inner backend inside the replica
 
 
 def test_unreachable_cluster_is_one_line(tmp_path):

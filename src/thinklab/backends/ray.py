@@ -51,6 +51,7 @@ import math
 import os
 import socket
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -176,6 +177,10 @@ class RayBackend:
         self._cache: dict[str, tuple[str, Any]] = {}
         ray = _import_ray()
         self._connect(ray)
+        # Stop the replicas before Ray's own exit hook stops the cluster (hooks run last in, first out):
+        # replicas orphaned by a stopped raylet linger for a minute. Weakly, so that dropping the
+        # backend (STaR frees it before training) still frees its replicas at once.
+        atexit.register(_close_if_alive, weakref.ref(self))
         try:
             self.actors = self._start_replicas(ray, model)
         except BaseException:
@@ -204,9 +209,6 @@ class RayBackend:
                 need = math.ceil(cfg.replicas * cfg.num_cpus)
                 ray.init(num_cpus=max(os.cpu_count() or 1, need), **options)
                 self._owns_cluster = True
-                # Stop the replicas before Ray's own exit hook stops the cluster (hooks run last in,
-                # first out): replicas orphaned by a stopped raylet otherwise linger for a minute.
-                atexit.register(self.close)
         except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
             where = address or "a local cluster"
             raise BackendError(f"cannot start or reach Ray at {where}: {_first_line(exc)}") from None
@@ -247,8 +249,9 @@ class RayBackend:
     def close(self) -> None:
         """Stop the replicas, and the local cluster if this backend started it."""
         ray = _import_ray()
-        for actor in getattr(self, "actors", []):
-            ray.kill(actor, no_restart=True)
+        if ray.is_initialized():  # else the cluster, and the replicas with it, is already gone
+            for actor in getattr(self, "actors", []):
+                ray.kill(actor, no_restart=True)
         self.actors = []
         if self._owns_cluster and ray.is_initialized():
             ray.shutdown()
@@ -350,6 +353,12 @@ class RayBackend:
         if kind == "method":
             return lambda *args, **kwargs: self._remote_call(name, args, kwargs)
         return value
+
+
+def _close_if_alive(ref: weakref.ref) -> None:
+    backend = ref()
+    if backend is not None:
+        backend.close()
 
 
 def _import_ray() -> Any:
