@@ -5,9 +5,9 @@ runs in `scripts/gpu_check.sh`."""
 import os
 import sys
 import types
-from pathlib import Path
 
 import pytest
+from conftest import family_fixture_dir
 
 from thinklab.backends import SamplingParams
 from thinklab.backends.base import BackendError, end_token_ids
@@ -21,16 +21,6 @@ from thinklab.backends.vllm import (
     unshard,
 )
 from thinklab.prompting.modes import build_prompt, format_for
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _fixture(name: str) -> Path:
-    env = os.environ.get("THINKLAB_SHARED_DIR")
-    path = (Path(env) if env else REPO_ROOT.parent / "shared") / "models" / name
-    if not path.is_dir():
-        pytest.skip(f"model fixtures not found at {path} (set THINKLAB_SHARED_DIR to the shared/ folder)")
-    return path
 
 
 def test_plan_max_model_len():
@@ -48,7 +38,7 @@ def test_r1_prompt_ids_hold_one_bos():
     not the tokenizer adds BOS by itself (it does under Transformers 4.x)."""
     from transformers import AutoTokenizer
 
-    path = _fixture("r1-distill-qwen-1.5b")
+    path = family_fixture_dir("r1")
     tok = AutoTokenizer.from_pretrained(path)
     prompt = build_prompt(tok, "What is 2+2?", fmt=format_for(path, tok))
     assert prompt.startswith(tok.bos_token)
@@ -70,7 +60,7 @@ def test_r1_prompt_ids_hold_one_bos():
 def test_sampling_keeps_s1_markers_and_stops_at_every_end_token():
     from transformers import AutoTokenizer
 
-    path = _fixture("s1.1-qwen2.5-instruct")
+    path = family_fixture_dir("s1")
     tok = AutoTokenizer.from_pretrained(path)
     ends = end_token_ids(str(path), tok)
     assert {tok.convert_tokens_to_ids("<|im_end|>"), tok.convert_tokens_to_ids("<|endoftext|>")} <= ends

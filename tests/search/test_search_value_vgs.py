@@ -13,19 +13,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import family_fixture_dir
 
 from thinklab.errors import ThinklabError
 from thinklab.search.value_model import ValueFunction, ValueModel, encode, require_value_dir
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _fixture(name: str) -> Path:
-    env = os.environ.get("THINKLAB_SHARED_DIR")
-    path = (Path(env) if env else REPO_ROOT.parent / "shared") / "models" / name
-    if not path.is_dir():
-        pytest.skip(f"model fixtures not found at {path} (set THINKLAB_SHARED_DIR to the shared/ folder)")
-    return path
 
 
 def _save_vgs(out: Path, shards: int = 1) -> dict[str, torch.Tensor]:
@@ -35,7 +26,7 @@ def _save_vgs(out: Path, shards: int = 1) -> dict[str, torch.Tensor]:
     from safetensors.torch import save_file
     from transformers import AutoConfig, AutoTokenizer, Qwen2Model
 
-    fixture = _fixture("r1-distill-qwen-1.5b")
+    fixture = family_fixture_dir("r1")
     config = AutoConfig.from_pretrained(fixture)
     config.architectures = ["Qwen2ForClassifier"]
     config.num_labels = 3
