@@ -72,6 +72,7 @@ class Beam:
     value_tokens: int = 0
     finished: bool = False
     finish_reason: str = "stop"  # for finished beams: "stop" (ended) | "length" (hit max_tokens)
+    forced_at: int | None = None  # tokens before a forced close (`force_answers`): its thinking
 
 
 @dataclass
@@ -210,6 +211,7 @@ def force_answers(
     forced = backend.count_tokens(close_str)
     for (tr, b), row in zip(todo, outs, strict=True):
         c = row[0]
+        b.forced_at = b.tokens  # the thinking budget; the forced close is charged to the answer, as in eval
         b.text += close_str + c.text
         b.tokens += forced + c.tokens
         tr.tokens_generated += forced + c.tokens
@@ -239,11 +241,12 @@ def pool_result(
     for tr in trees:
         for b in tr.finished:
             think = b.text.find(close)
-            thinking = (
-                count_tokens(b.text if think < 0 else b.text[: think + len(close)])
-                if count_tokens
-                else b.tokens
-            )
+            if b.forced_at is not None:
+                thinking = b.forced_at
+            elif count_tokens:
+                thinking = count_tokens(b.text if think < 0 else b.text[: think + len(close)])
+            else:
+                thinking = b.tokens
             cands.append(
                 Candidate(
                     text=b.text,
@@ -253,6 +256,7 @@ def pool_result(
                     value=b.value,
                     thinking_tokens=min(thinking, b.tokens),
                     blocks=b.blocks,
+                    forced_answer=b.forced_at is not None,
                     value_tokens=b.value_tokens,
                 )
             )

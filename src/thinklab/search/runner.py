@@ -79,6 +79,8 @@ class SearchConfig:
     chunk_size: int = 64
     overwrite: bool = False
     trust_remote_code: bool = False
+    # answer extraction policy (eval's build_summary reads it); None: the task's own
+    extraction: str | None = None
 
     def identity(self, strategy: str) -> dict[str, Any]:
         """Settings that change one strategy's results (they name its run dir). Budgets and limit are
@@ -96,6 +98,8 @@ class SearchConfig:
             "tree_blocks",
         }
         ident = {k: v for k, v in asdict(self).items() if k not in skip}
+        if ident.get("extraction") is None:  # the task's own policy: run dirs named as before the field
+            ident.pop("extraction", None)
         ident["strategy"] = strategy
         if needs_value(strategy, self.scorer):
             ident["value_model"] = self.value_model

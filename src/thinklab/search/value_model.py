@@ -263,6 +263,10 @@ class ValueModel(nn.Module):
         marker = Path(self.value_config.base_model) / MARKER_FILE if self.value_config.base_model else None
         if marker is not None and marker.is_file():  # keep the prompt-mode family of thinklab models
             (out / MARKER_FILE).write_text(marker.read_text())
+        elif self.value_config.base_model and tokenizer is not None:
+            # A real model's family, which this folder's name may no longer show (s1 is known by name).
+            fmt = format_for(self.value_config.base_model, tokenizer)
+            (out / MARKER_FILE).write_text(json.dumps({"thinking_format": fmt.name}, indent=2) + "\n")
         return out
 
     @classmethod

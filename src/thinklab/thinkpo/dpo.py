@@ -94,9 +94,8 @@ def run_dpo(cfg: DPORunConfig) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=cfg.trust_remote_code)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    dataset = Dataset.from_list(
-        build_rows(cfg.data, tokenizer, format_for(base, tokenizer, cfg.thinking_format))
-    )
+    fmt = format_for(base, tokenizer, cfg.thinking_format)
+    dataset = Dataset.from_list(build_rows(cfg.data, tokenizer, fmt))
     load = dict(dtype=torch.float32, trust_remote_code=cfg.trust_remote_code)
     model = AutoModelForCausalLM.from_pretrained(base, **load)
     ref = None
@@ -168,15 +167,18 @@ def run_dpo(cfg: DPORunConfig) -> Path:
         "steps": trainer.state.global_step,
         "minutes": round((time.time() - started) / 60, 2),
     }
-    _carry_marker(base, out, {"dpo": record})
+    _carry_marker(base, out, {"dpo": record}, fmt)
     return run.commit()
 
 
-def _carry_marker(base: str, out: Path, extra: dict) -> None:
+def _carry_marker(base: str, out: Path, extra: dict, fmt: ThinkingFormat) -> None:
     """Keep the base's prompt-mode family (thinklab.json) and append this training record, as `train
     sft` does, so backends keep prompting the fine-tune the way its base was trained."""
     src = Path(base) / MARKER_FILE
     meta = json.loads(src.read_text()) if src.is_file() else {}
     meta.setdefault("history", []).append(extra)
     meta["base_model"] = base
+    # The family it was trained in: a real model's fine-tune (no marker in its base) is recognised by
+    # this, not by a folder name or chat template it may no longer show (s1 is known by name only).
+    meta["thinking_format"] = fmt.name
     (out / MARKER_FILE).write_text(json.dumps(meta, indent=2))

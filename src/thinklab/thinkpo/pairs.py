@@ -32,6 +32,7 @@ from typing import Any
 from thinklab.data.jsonl import read_jsonl, write_jsonl
 from thinklab.data.writers import Pair, example_from_row, split_chat, to_dpo
 from thinklab.errors import DataError, ThinklabError
+from thinklab.prompting.modes import FORMATS
 
 GAP_BUCKETS = ("all", "short", "middle", "long")
 PAIR_FORMATS = ("conversational", "plain")
@@ -127,13 +128,18 @@ class PairsResult:
 # ----------------------------------------------------------------------------- reading responses
 
 
+# The open markers of every family (`<think>`, s1's `<|im_start|>think`): where a stored prompt's prefill starts.
+_OPEN_MARKERS = tuple(sorted({f.open for f in FORMATS.values()}))
+
+
 def _prefill_of(prompt: Any, response: str) -> str:
-    """The part of the assistant turn that was pre-filled in the prompt (e.g. `<think>\\n`).
+    """The part of the assistant turn that was pre-filled in the prompt (e.g. `<think>\\n`, or s1's
+    `<|im_start|>think\\n`).
 
     thinklab's eval samples store the response *after* the prefill; the DPO completion must be the whole
     assistant turn, as in `train sft`, so the prefill is recovered from the stored prompt.
     """
-    if response.lstrip().startswith("<think>"):
+    if response.lstrip().startswith(_OPEN_MARKERS):
         return ""
     if isinstance(prompt, list) and prompt and isinstance(prompt[-1], dict):
         last = prompt[-1]
@@ -141,7 +147,7 @@ def _prefill_of(prompt: Any, response: str) -> str:
             return str(last.get("content", last.get("value", "")))
         return ""
     if isinstance(prompt, str):
-        at = prompt.rfind("<think>")
+        at = max(prompt.rfind(marker) for marker in _OPEN_MARKERS)
         if at >= 0:
             return prompt[at:]
     return ""

@@ -78,9 +78,8 @@ def run_sft(cfg: SFTRunConfig) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=cfg.trust_remote_code)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    dataset = Dataset.from_list(
-        build_rows(cfg.data, tokenizer, format_for(base, tokenizer, cfg.thinking_format))
-    )
+    fmt = format_for(base, tokenizer, cfg.thinking_format)
+    dataset = Dataset.from_list(build_rows(cfg.data, tokenizer, fmt))
     model = AutoModelForCausalLM.from_pretrained(
         base, dtype=torch.float32, trust_remote_code=cfg.trust_remote_code
     )
@@ -142,14 +141,18 @@ def run_sft(cfg: SFTRunConfig) -> Path:
                 "losses": [round(h["loss"], 4) for h in trainer.state.log_history if "loss" in h],
             }
         },
+        fmt,
     )
     return run.commit()
 
 
-def _carry_marker(base: str, out: Path, extra: dict) -> None:
+def _carry_marker(base: str, out: Path, extra: dict, fmt: ThinkingFormat) -> None:
     """Fine-tunes of a thinklab model keep its prompt-mode family; the training record is appended."""
     src = Path(base) / MARKER_FILE
     meta = json.loads(src.read_text()) if src.is_file() else {}
     meta.setdefault("history", []).append(extra)
     meta["base_model"] = base
+    # The family it was trained in: a real model's fine-tune (no marker in its base) is recognised by
+    # this, not by a folder name or chat template it may no longer show (s1 is known by name only).
+    meta["thinking_format"] = fmt.name
     (out / MARKER_FILE).write_text(json.dumps(meta, indent=2))
