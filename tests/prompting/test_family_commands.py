@@ -205,23 +205,7 @@ def _sft_data(path: Path) -> Path:
     )
 
 
-@pytest.mark.parametrize(
-    "family",
-    [
-        "r1",
-        "qwen3",
-        pytest.param(
-            "s1",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="prompting/modes.py training_prompt: a response in R1's markers given to an s1 model "
-                "has none of s1's markers, so it is trained after the bare chat prompt with `</think>` in "
-                "the completion; it should be rewritten into the family's markers (`</think>` -> "
-                "`<|im_start|>answer`, the prompt ending in `<|im_start|>think\\n`) or refused",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("family", ["r1", "qwen3", "s1"])
 def test_sft_rows_carry_the_family_markers(family, family_model, work):
     """What `train sft` / `train dpo` train on: the prompt ends with the family's open marker and the
     completion closes with its close marker, each once."""

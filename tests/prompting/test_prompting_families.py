@@ -205,3 +205,21 @@ def test_prompt_templates_by_name():
     assert resolve_template(None, "T {problem}") == "T {problem}"
     with pytest.raises(Exception, match="neither a name"):
         resolve_template("Solve it.")
+
+
+def test_a_users_format_is_kept_whole_in_thinklab_json(tmp_path):
+    """A fine-tune of a model with a custom format reads back with the same markers, not R1's."""
+    spec = tmp_path / "mine.yaml"
+    spec.write_text('open: "<reason>"\nclose: "</reason>"\n')
+    mine = load_format(str(spec))
+    assert FORMATS["qwen3"].record() == "qwen3" and mine.record()["close"] == "</reason>"
+    (tmp_path / "thinklab.json").write_text(json.dumps({"thinking_format": mine.record()}))
+    assert format_for(tmp_path) == mine
+
+
+def test_r1_marked_rows_are_written_in_the_familys_markers():
+    tok = _tokenizer("s1")
+    s1 = FORMATS["s1"]
+    prompt, (completion,) = training_prompt(tok, USER, None, ["Okay, so 2.\n</think>\n\n\\boxed{2}"], s1)
+    assert prompt == build_prompt(tok, USER, "standard", fmt=s1)
+    assert completion == "Okay, so 2.\n<|im_start|>answer\n\n\\boxed{2}" and "think>" not in completion

@@ -240,7 +240,7 @@ def run_grpo(cfg: GRPORunConfig) -> Path:
             **asdict(cfg), "preset_values": asdict(preset), "layout": asdict(layout), "prompt_mode": prompt_mode,
             "minutes": round((time.time() - started) / 60, 2),
         }
-    }, fmt.name)  # fmt: skip
+    }, fmt.record())  # fmt: skip
     return run.commit()
 
 
@@ -260,11 +260,11 @@ def _step_of(line: str) -> float:
         return float("inf")
 
 
-def _write_marker(base: str, out: Path, extra: dict, fmt_name: str) -> None:
+def _write_marker(base: str, out: Path, extra: dict, fmt_record: str | dict) -> None:
     """Keep the base model's prompt-mode family (the tiny model's no-think string) and append the history."""
     src = Path(base) / MARKER_FILE
     meta = json.loads(src.read_text()) if src.is_file() else {}
     meta.setdefault("history", []).append(extra)
     meta["base_model"] = base
-    meta["thinking_format"] = fmt_name  # the family it was trained in (a real model's base has no marker)
+    meta["thinking_format"] = fmt_record  # the family it was trained in (a real model's base has no marker)
     (out / MARKER_FILE).write_text(json.dumps(meta, indent=2, default=str))

@@ -103,6 +103,17 @@ class ThinkingFormat:
             return extract
         return lambda text, *args, **kwargs: extract(self.as_r1(text), *args, **kwargs)
 
+    def record(self) -> str | dict[str, Any]:
+        """What `thinklab.json` keeps of a trained model's format: a built-in family by name, any other
+        (a user's YAML) whole, so a fine-tune of it is read back with the same markers."""
+        return self.name if FORMATS.get(self.name) == self else self.to_dict()
+
+    def from_r1(self, text: str) -> str:
+        """Inverse of `as_r1`: R1's `<think>` / `</think>` in `text` written in this family's markers."""
+        if (self.open, self.close) == ("<think>", "</think>"):
+            return text
+        return text.replace("<think>", self.open, 1).replace("</think>", self.close, 1)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -201,7 +212,10 @@ def format_for(
         marker = Path(model_dir) / MARKER_FILE
         if marker.is_file():
             meta = json.loads(marker.read_text())
-            return FORMATS.get(meta.get("thinking_format") or meta.get("prompt_modes", "r1"), R1)
+            recorded = meta.get("thinking_format") or meta.get("prompt_modes", "r1")
+            if isinstance(recorded, dict):  # a user's format, kept whole (`ThinkingFormat.record`)
+                return ThinkingFormat(**recorded)
+            return FORMATS.get(recorded, R1)
         if _S1_NAME.search(str(model_dir)) or _S1_NAME.search(_config_name(model_dir)):
             return S1
     template = str(getattr(tokenizer, "chat_template", None) or "")
@@ -322,7 +336,9 @@ def training_prompt(
     puts `<think>\\n` in the prompt, so its outputs start `Okay, so I…`) is kept whole. Responses with no
     thinking markers at all are not thinking traces: they follow the bare chat prompt, as before."""
     if not any(fmt.open in r or fmt.close in r for r in responses):
-        return render_chat(tokenizer, user, system, fmt), list(responses)
+        if not any("</think>" in r for r in responses):
+            return render_chat(tokenizer, user, system, fmt), list(responses)
+        responses = [fmt.from_r1(r) for r in responses]  # R1-marked data for another family (s1)
     completions = []
     for r in responses:
         if r.startswith(fmt.standard):

@@ -266,7 +266,7 @@ class ValueModel(nn.Module):
         elif self.value_config.base_model and tokenizer is not None:
             # A real model's family, which this folder's name may no longer show (s1 is known by name).
             fmt = format_for(self.value_config.base_model, tokenizer)
-            (out / MARKER_FILE).write_text(json.dumps({"thinking_format": fmt.name}, indent=2) + "\n")
+            (out / MARKER_FILE).write_text(json.dumps({"thinking_format": fmt.record()}, indent=2) + "\n")
         return out
 
     @classmethod

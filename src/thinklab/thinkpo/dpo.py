@@ -180,5 +180,5 @@ def _carry_marker(base: str, out: Path, extra: dict, fmt: ThinkingFormat) -> Non
     meta["base_model"] = base
     # The family it was trained in: a real model's fine-tune (no marker in its base) is recognised by
     # this, not by a folder name or chat template it may no longer show (s1 is known by name only).
-    meta["thinking_format"] = fmt.name
+    meta["thinking_format"] = fmt.record()
     (out / MARKER_FILE).write_text(json.dumps(meta, indent=2))
