@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from typing import Any
+from typing import Any, NamedTuple
 
 from thinklab.backends.base import BackendError, Completion, SamplingParams, end_token_ids, sampling_defaults
 from thinklab.prompting.modes import format_for
@@ -98,6 +98,7 @@ class HFBackend:
         # in 5.40); the range we accept holds both, so ask the installed model which one it takes.
         params = inspect.signature(self.model.forward).parameters
         self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
+        self._fast: tuple[tuple[int, int], _LlamaWeights | None] | None = None
 
     # ------------------------------------------------------------------ helpers
     def _encode(self, text: str) -> list[int]:
@@ -196,14 +197,15 @@ class HFBackend:
     def _decode(
         self, ids: list[list[int]], params: SamplingParams, max_new: int, generator: Any
     ) -> list[list[int]]:
-        """Decode one left-padded batch; returns each row's new tokens (ending at EOS or a stop string).
+        """Decode one left-padded batch; returns each row's new tokens (ending at an end token or a stop string).
 
-        The cache is preallocated for prompt + budget, so a step writes one position instead of
-        copying the cache; a row that finished is dropped from the batch (cache, mask, positions)
-        once an eighth of the batch has finished, so late steps run only the rows still writing.
+        Every row writes cache column `width + step` at step `step` (left padding lines the prompts up on
+        the right), so one shared column index addresses the cache; a row that finished is dropped from the
+        batch (cache, mask, positions) once an eighth of the batch has finished, so late steps run only the
+        rows still writing. The forward passes are `_LlamaSteps` for Llama-shaped models (the tiny one)
+        and `_ModelSteps` (the model's own forward) for everything else.
         """
         import torch
-        from transformers import StaticCache
         from transformers.generation.logits_process import (
             LogitsProcessorList,
             TemperatureLogitsWarper,
@@ -214,9 +216,10 @@ class HFBackend:
         device, ends, pad = self.device, self.end_ids, self.tokenizer.pad_token_id
         batch, width = len(ids), max(len(x) for x in ids)
         input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=device)
-        mask = torch.zeros(batch, width + max_new, dtype=torch.long, device=device)
+        # True where a row attends: its prompt and every column it will write (padding stays False).
+        mask = torch.zeros(batch, width + max_new, dtype=torch.bool, device=device)
         for r, x in enumerate(ids):
-            mask[r, width - len(x) :] = 1
+            mask[r, width - len(x) :] = True
         positions = (mask[:, :width].cumsum(-1) - 1).clamp(min=0)
         warpers = LogitsProcessorList()
         if params.temperature > 0:
@@ -230,16 +233,14 @@ class HFBackend:
         done = [False] * batch
         rows = list(range(batch))  # batch position -> request
         with torch.inference_mode():
-            cache = StaticCache(config=self.model.config, max_cache_len=width + max_new)
-            logits = self.model(
-                input_ids=input_ids,
-                attention_mask=mask[:, :width],
-                position_ids=positions,
-                **{self._cache_kwarg: cache},
-                use_cache=True,
-                logits_to_keep=1,
-            ).logits[:, -1]
-            next_positions = positions[:, -1:] + 1
+            weights = self._llama_weights()
+            steps: _LlamaSteps | _ModelSteps = (
+                _LlamaSteps(weights, self.model, self._cache_kwarg)
+                if weights is not None
+                else _ModelSteps(self.model, self._cache_kwarg)
+            )
+            logits = steps.prefill(input_ids, mask, positions)
+            next_positions = positions[:, -1] + 1
             for step in range(max_new):
                 if params.temperature > 0:
                     probs = torch.softmax(warpers(None, logits.float()), dim=-1)
@@ -258,21 +259,26 @@ class HFBackend:
                     finished_here += done[req]
                 if finished_here == len(rows) or step == max_new - 1:
                     break
+                column = width + step  # the cache column this step writes
                 if finished_here >= max(1, len(rows) // 8):
                     keep = [r for r, req in enumerate(rows) if not done[req]]
                     index = torch.tensor(keep, device=device)
-                    cache.reorder_cache(index)
+                    steps.keep(index, column)
                     mask, next_positions, tokens = mask[index], next_positions[index], tokens[index]
                     rows = [rows[r] for r in keep]
-                logits = self.model(
-                    input_ids=tokens[:, None],
-                    attention_mask=mask[:, : width + step + 1],
-                    position_ids=next_positions,
-                    **{self._cache_kwarg: cache},
-                    use_cache=True,
-                ).logits[:, -1]
+                logits = steps.step(tokens, next_positions, mask, column)
                 next_positions = next_positions + 1
         return new
+
+    def _llama_weights(self) -> _LlamaWeights | None:
+        """The fused weights of the fast decode step, built once per model (None: not a Llama shape).
+
+        Rebuilt when the model object or any weight changed in place (parameter version counters), so a
+        caller that fine-tunes `backend.model` between calls never decodes with stale copies."""
+        version = (id(self.model), sum(p._version for p in self.model.parameters()))
+        if self._fast is None or self._fast[0] != version:
+            self._fast = (version, _LlamaWeights.build(self.model))
+        return self._fast[1]
 
     def _finish(self, row: list[int], params: SamplingParams, max_new: int) -> Completion:
         ends, pad = self.end_ids, self.tokenizer.pad_token_id
@@ -328,3 +334,220 @@ class HFBackend:
                 n_prompt, n_cont = len(pairs[k][0]), len(pairs[k][1])
                 out[k] = token_logp[row, n_prompt - 1 : n_prompt - 1 + n_cont].tolist()
         return out
+
+
+# ---------------------------------------------------------------------- the decode loop's forward passes
+# Both classes answer the same three calls for `HFBackend._decode`: `prefill` (the prompts, returns the
+# last position's logits), `step` (one token per row, writing cache column `column`) and `keep` (drop
+# the finished rows from the cache).
+
+
+class _ModelSteps:
+    """Any causal LM through its own forward, with a `StaticCache` preallocated for prompt + budget.
+
+    The generic path (used for every model that is not Llama-shaped): a step writes one cache position
+    instead of copying the cache (`model.generate`'s dynamic cache `torch.cat`s it at every step)."""
+
+    def __init__(self, model: Any, cache_kwarg: str) -> None:
+        self.model, self.cache_kwarg, self.cache = model, cache_kwarg, None
+
+    def _forward(self, input_ids: Any, mask: Any, positions: Any, **kwargs: Any) -> Any:
+        out = self.model(
+            input_ids=input_ids,
+            attention_mask=mask.long(),
+            position_ids=positions,
+            **{self.cache_kwarg: self.cache},
+            use_cache=True,
+            **kwargs,
+        )
+        return out.logits[:, -1]
+
+    def prefill(self, input_ids: Any, mask: Any, positions: Any) -> Any:
+        from transformers import StaticCache
+
+        self.cache = StaticCache(config=self.model.config, max_cache_len=mask.shape[1])
+        return self._forward(input_ids, mask[:, : input_ids.shape[1]], positions, logits_to_keep=1)
+
+    def step(self, tokens: Any, positions: Any, mask: Any, column: int) -> Any:
+        return self._forward(tokens[:, None], mask[:, : column + 1], positions[:, None])
+
+    def keep(self, index: Any, column: int) -> None:
+        self.cache.reorder_cache(index)
+
+
+class _LlamaLayer(NamedTuple):
+    ln1: Any
+    qkv: Any  # q, k and v projections stacked: one matmul instead of three
+    qkv_bias: Any
+    o: Any
+    o_bias: Any
+    ln2: Any
+    gate_up: Any  # gate and up projections stacked: one matmul instead of two
+    down: Any
+    down_bias: Any
+
+
+class _LlamaWeights(NamedTuple):
+    """A Llama-shaped model's weights, laid out for `_LlamaSteps` (built once per model)."""
+
+    layers: list[_LlamaLayer]
+    embed: Any
+    norm: Any
+    lm_head: Any
+    cos: Any  # rotary tables for every position: a step indexes them instead of recomputing
+    sin: Any
+    heads: int
+    kv_heads: int
+    head_dim: int
+    eps: float
+    scale: float
+
+    @staticmethod
+    def build(model: Any) -> _LlamaWeights | None:
+        """None unless the model computes exactly what `_LlamaSteps.step` computes.
+
+        Llama only (Qwen2/Mistral differ in details such as sliding windows; they take `_ModelSteps`),
+        rotary types whose tables do not depend on the sequence length, SiLU MLP, and up to 200M
+        parameters (the stacked projections are copies of the weights: 14 MB on the tiny model)."""
+        import torch
+
+        config = model.config
+        rope = (getattr(config, "rope_parameters", None) or {}).get("rope_type", "default")
+        body = getattr(model, "model", None)
+        if (
+            getattr(config, "model_type", None) != "llama"
+            or rope not in ("default", "linear", "llama3")
+            or getattr(config, "hidden_act", None) != "silu"
+            or getattr(config, "pretraining_tp", 1) != 1
+            or body is None
+            or not hasattr(body, "rotary_emb")
+            or sum(p.numel() for p in model.parameters()) > 200_000_000
+        ):
+            return None
+        layers = []
+        for layer in body.layers:
+            a, mlp = layer.self_attn, layer.mlp
+            biases = [a.q_proj.bias, a.k_proj.bias, a.v_proj.bias]
+            layers.append(
+                _LlamaLayer(
+                    ln1=layer.input_layernorm.weight,
+                    qkv=torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight]),
+                    qkv_bias=None if biases[0] is None else torch.cat(biases),
+                    o=a.o_proj.weight,
+                    o_bias=a.o_proj.bias,
+                    ln2=layer.post_attention_layernorm.weight,
+                    gate_up=torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]),
+                    down=mlp.down_proj.weight,
+                    down_bias=mlp.down_proj.bias,
+                )
+            )
+        embed = body.embed_tokens.weight
+        # The model's own rotary module computes the tables, so scaled variants come out as it does.
+        cos, sin = body.rotary_emb(embed[None, :1], torch.arange(config.max_position_embeddings)[None])
+        heads = config.num_attention_heads
+        return _LlamaWeights(
+            layers=layers,
+            embed=embed,
+            norm=body.norm.weight,
+            lm_head=model.lm_head.weight,
+            cos=cos[0].to(embed.device),
+            sin=sin[0].to(embed.device),
+            heads=heads,
+            kv_heads=config.num_key_value_heads,
+            head_dim=getattr(config, "head_dim", None) or config.hidden_size // heads,
+            eps=config.rms_norm_eps,
+            scale=body.layers[0].self_attn.scaling,
+        )
+
+
+def _rms_norm(x: Any, weight: Any, eps: float) -> Any:
+    """Llama's RMSNorm, op for op as Transformers writes it (so the tokens stay the same)."""
+    import torch
+
+    h = x.float()
+    h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
+    return weight * h.to(x.dtype)
+
+
+def _rotate(x: Any, cos: Any, sin: Any) -> Any:
+    """Rotary embedding (Transformers' `rotate_half` form), on queries and keys in one call."""
+    import torch
+
+    half = x.shape[-1] // 2
+    return x * cos + torch.cat((-x[..., half:], x[..., :half]), dim=-1) * sin
+
+
+class _LlamaSteps:
+    """Llama decode steps written out over the model's weights, with a cache of plain tensors.
+
+    Why not the model's forward: at the tiny model's sizes (256 wide, 4 layers) the forward's per-call
+    work (mask building, cache bookkeeping, module calls) and its attention over the whole preallocated
+    cache cost more than the matmuls. Here a step is ~15 tensor operations per layer: q/k/v and
+    gate/up stacked into one matmul each, queries and keys rotated together from a precomputed table,
+    and attention over the filled columns only (`: column + 1`; the budget's empty columns cost
+    nothing). The prompt goes through the model's own forward (one call per batch) and its keys and
+    values are copied into the cache."""
+
+    def __init__(self, weights: _LlamaWeights, model: Any, cache_kwarg: str) -> None:
+        self.w, self.model, self.cache_kwarg = weights, model, cache_kwarg
+        self.kv: Any = None  # [layer, key|value, row, kv head, column, head dim]
+
+    def prefill(self, input_ids: Any, mask: Any, positions: Any) -> Any:
+        import torch
+        from transformers import DynamicCache
+
+        cache = DynamicCache(config=self.model.config)
+        logits = self.model(
+            input_ids=input_ids,
+            attention_mask=mask[:, : input_ids.shape[1]].long(),
+            position_ids=positions,
+            **{self.cache_kwarg: cache},
+            use_cache=True,
+            logits_to_keep=1,
+        ).logits[:, -1]
+        w, (batch, width) = self.w, input_ids.shape
+        self.kv = torch.empty(
+            len(w.layers),
+            2,
+            batch,
+            w.kv_heads,
+            mask.shape[1],
+            w.head_dim,
+            dtype=w.embed.dtype,
+            device=w.embed.device,
+        )
+        for i, layer in enumerate(cache.layers):
+            self.kv[i, 0, :, :, :width] = layer.keys
+            self.kv[i, 1, :, :, :width] = layer.values
+        return logits
+
+    def step(self, tokens: Any, positions: Any, mask: Any, column: int) -> Any:
+        import torch.nn.functional as F
+
+        w, rows = self.w, tokens.shape[0]
+        heads, kv_heads, dim = w.heads, w.kv_heads, w.head_dim
+        x = F.embedding(tokens, w.embed)
+        cos, sin = w.cos[positions][:, None], w.sin[positions][:, None]
+        attend = mask[:, None, None, : column + 1]
+        for i, layer in enumerate(w.layers):
+            qkv = F.linear(_rms_norm(x, layer.ln1, w.eps), layer.qkv, layer.qkv_bias)
+            qkv = qkv.view(rows, heads + 2 * kv_heads, dim)
+            qk = _rotate(qkv[:, : heads + kv_heads], cos, sin)
+            keys, values = self.kv[i, 0, :rows], self.kv[i, 1, :rows]
+            keys[:, :, column], values[:, :, column] = qk[:, heads:], qkv[:, heads + kv_heads :]
+            # Grouped queries as extra query positions of their kv head (no repeated keys/values).
+            out = F.scaled_dot_product_attention(
+                qk[:, :heads].reshape(rows, kv_heads, heads // kv_heads, dim),
+                keys[:, :, : column + 1],
+                values[:, :, : column + 1],
+                attn_mask=attend,
+                scale=w.scale,
+            )
+            x = x + F.linear(out.reshape(rows, heads * dim), layer.o, layer.o_bias)
+            gate, up = F.linear(_rms_norm(x, layer.ln2, w.eps), layer.gate_up).chunk(2, dim=-1)
+            x = x + F.linear(F.silu(gate) * up, layer.down, layer.down_bias)
+        return F.linear(_rms_norm(x, w.norm, w.eps), w.lm_head)
+
+    def keep(self, index: Any, column: int) -> None:
+        # Only the filled columns move; the kept rows go to the front of the same buffer.
+        self.kv[:, :, : len(index), :, :column] = self.kv[:, :, index, :, :column]
