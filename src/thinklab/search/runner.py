@@ -272,6 +272,8 @@ def run_search(
     for s in cfg.strategies:
         records = [done[s][key] for key in _keys(cfg, s, problems)]
         summary = build_search_summary(cfg, s, records, n_params, prefill, time.time() - started, dirs[s])
+        if backend is not None:  # the markers it ran with, as eval records them (`score` reads them)
+            summary["thinking_format"] = thinking_format(backend).to_dict()
         rundir.write_json(dirs[s] / rundir.SUMMARY, summary)
         from thinklab.eval.plot import plot_runs
 
