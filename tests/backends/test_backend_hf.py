@@ -4,6 +4,7 @@ stop strings, finish reasons, sampling seeds and scoring behave."""
 import math
 
 import pytest
+import torch
 
 from thinklab.backends import SamplingParams, load_backend
 from thinklab.backends.forcing import BudgetConfig, generate_budgeted
@@ -112,6 +113,28 @@ def test_loop_decoder_equals_model_generate(prompts):
         a = [(c.text, c.tokens, c.finish_reason) for row in loop.generate(prompts, params) for c in row]
         b = [(c.text, c.tokens, c.finish_reason) for row in gen.generate(prompts, params) for c in row]
         assert a == b
+
+
+def test_llama_steps_equal_the_models_own_forward(backend, prompts, monkeypatch):
+    """The written-out Llama step (`_LlamaSteps`, the tiny model's path) and the model's own forward
+    with a StaticCache (`_ModelSteps`, every other architecture's path) write the same tokens, greedy
+    and seeded sampling alike; a weight changed in place rebuilds the stacked copies."""
+    from thinklab.backends import hf
+
+    params = [SamplingParams(max_tokens=120), SamplingParams(max_tokens=60, temperature=0.8, seed=3, n=2)]
+    fast = [backend.generate(prompts[:12], p) for p in params]
+    assert backend._llama_weights() is not None
+    monkeypatch.setattr(hf._LlamaWeights, "build", staticmethod(lambda model: None))
+    backend._fast = None
+    generic = [backend.generate(prompts[:12], p) for p in params]
+    assert fast == generic
+    monkeypatch.undo()
+    backend._fast = None
+    before = backend._llama_weights()
+    assert backend._llama_weights() is before
+    with torch.no_grad():
+        backend.model.model.layers[0].mlp.up_proj.weight.mul_(1.0)
+    assert backend._llama_weights() is not before
 
 
 def test_unknown_decoder_is_a_clear_error():

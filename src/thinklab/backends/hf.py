@@ -260,12 +260,16 @@ class HFBackend:
                 if finished_here == len(rows) or step == max_new - 1:
                     break
                 column = width + step  # the cache column this step writes
-                if finished_here >= max(1, len(rows) // 8):
-                    keep = [r for r, req in enumerate(rows) if not done[req]]
-                    index = torch.tensor(keep, device=device)
-                    steps.keep(index, column)
+                if finished_here and finished_here >= steps.drop_at(len(rows)):
+                    # The last live rows take the finished rows' places (the others stay put), so a
+                    # drop moves as many cache rows as finished, not the whole cache.
+                    live = [r for r, req in enumerate(rows) if not done[req]]
+                    movers = iter(r for r in live if r >= len(live))
+                    order = [r if not done[rows[r]] else next(movers) for r in range(len(live))]
+                    index = torch.tensor(order, device=device)
+                    steps.keep(order, index, column)
                     mask, next_positions, tokens = mask[index], next_positions[index], tokens[index]
-                    rows = [rows[r] for r in keep]
+                    rows = [rows[r] for r in order]
                 logits = steps.step(tokens, next_positions, mask, column)
                 next_positions = next_positions + 1
         return new
@@ -371,7 +375,11 @@ class _ModelSteps:
     def step(self, tokens: Any, positions: Any, mask: Any, column: int) -> Any:
         return self._forward(tokens[:, None], mask[:, : column + 1], positions[:, None])
 
-    def keep(self, index: Any, column: int) -> None:
+    def drop_at(self, rows: int) -> int:
+        """Finished rows worth a drop: an eighth of the batch (a drop gathers the whole cache)."""
+        return max(1, rows // 8)
+
+    def keep(self, order: list[int], index: Any, column: int) -> None:
         self.cache.reorder_cache(index)
 
 
@@ -548,6 +556,14 @@ class _LlamaSteps:
             x = x + F.linear(F.silu(gate) * up, layer.down, layer.down_bias)
         return F.linear(_rms_norm(x, w.norm, w.eps), w.lm_head)
 
-    def keep(self, index: Any, column: int) -> None:
-        # Only the filled columns move; the kept rows go to the front of the same buffer.
-        self.kv[:, :, : len(index), :, :column] = self.kv[:, :, index, :, :column]
+    def drop_at(self, rows: int) -> int:
+        """Any finished row is dropped at once: a drop copies only the moved rows' filled columns."""
+        return 1
+
+    def keep(self, order: list[int], index: Any, column: int) -> None:
+        import torch
+
+        moves = [(to, src) for to, src in enumerate(order) if to != src]
+        if moves:
+            to, src = (torch.tensor(x, device=self.kv.device) for x in zip(*moves, strict=True))
+            self.kv[:, :, to, :, :column] = self.kv[:, :, src, :, :column]
