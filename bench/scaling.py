@@ -64,10 +64,13 @@ def main() -> None:
     hf = load_backend("hf", args.model, threads=args.threads)
     loads["hf"] = time.perf_counter() - start
     start = time.perf_counter()
-    ray.init(num_cpus=2 * args.threads, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    half = max(1, args.threads // 2)
+    ray.init(
+        num_cpus=args.threads + 2 * half, include_dashboard=False, log_to_driver=False, logging_level="ERROR"
+    )
     loads["ray cluster"] = time.perf_counter() - start
     backends = {"hf": hf}
-    for label, replicas, cpus in (("ray x1", 1, args.threads), ("ray x2", 2, max(1, args.threads // 2))):
+    for label, replicas, cpus in (("ray x1", 1, args.threads), ("ray x2", 2, half)):
         start = time.perf_counter()
         backends[label] = load_backend("ray", args.model, replicas=replicas, num_cpus=cpus)
         loads[label] = time.perf_counter() - start
