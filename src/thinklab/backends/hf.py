@@ -7,12 +7,18 @@ Python overhead dominates, so one prompt at a time wastes nearly all of the mach
 
 Two decoders, chosen with `decoder=` (`--backend-args decoder=generate`):
 
-- `"loop"` (default): a short decode loop over the model's forward pass with a preallocated
-  (`StaticCache`) KV cache that drops finished rows from the batch. Hand-written because
-  `model.generate` keeps every row in the batch until the longest one ends and, with its default
-  dynamic cache, copies the whole cache at every step (`torch.cat`); on the tiny model on 2 CPU
-  cores those two costs are most of the time. Transformers' continuous batching
-  (`generate_batch`) does drop finished rows but measured no faster than `generate` on CPU here.
+- `"loop"` (default): a short decode loop with a preallocated KV cache that drops finished rows from
+  the batch. Hand-written because `model.generate` keeps every row in the batch until the longest
+  one ends and, with its default dynamic cache, copies the whole cache at every step (`torch.cat`);
+  on the tiny model on 2 CPU cores those two costs are most of the time. Transformers' continuous
+  batching (`generate_batch`) does drop finished rows but measured no faster than `generate` on CPU
+  here. For Llama-shaped models (the tiny one) a step is written out over the weights
+  (`_LlamaSteps`: stacked matmuls, attention over the filled cache columns only); other models run
+  their own forward with a `StaticCache` (`_ModelSteps`). Tried and left out, measured on the tiny
+  model on 2 cores (issue 29): `torch.compile` of the step (4 minutes to compile, recompiles as the
+  cache column moves, then slower than eager); bf16 (this CPU has no native bf16 matmul: no
+  avx512_bf16/AMX); refilling finished rows with waiting prompts (the demo's and eval's calls are one
+  batch each, a chunk of 256 problems x n = 1, so no prompt waits; with `--n 4` one would).
   Sampling uses Transformers' own logits warpers (temperature, top-k, top-p, in `generate`'s order)
   and applies exactly the `SamplingParams`, like the vLLM and OpenAI backends (a model's
   `generation_config` defaults such as a repetition penalty are not applied).
