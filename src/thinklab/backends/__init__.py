@@ -73,10 +73,6 @@ def _construct(name: str, model: str, **kwargs: Any) -> Backend:
         from thinklab.backends.ray import RayBackend
 
         return RayBackend(model, **kwargs)
-    if name == "ray":  # replicas of any of the above on a Ray cluster (thinklab[ray])
-        from thinklab.backends.ray import RayBackend
-
-        return RayBackend(model, **kwargs)
     raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 
