@@ -36,7 +36,9 @@ def register(app: typer.Typer) -> None:
         validator: str = typer.Option(
             "tiny", help="Validator model for costs and checks (hub id, dir, `tiny`)."
         ),
-        validator_backend: str = typer.Option("hf", help="hf | vllm | openai."),
+        validator_backend: str = typer.Option(
+            "hf", help="hf | vllm | openai | ray (replicas: docs/scaling.md)."
+        ),
         validator_args: str = typer.Option("", help="k=v backend arguments, e.g. tensor_parallel_size=8."),
         validator_format: str = typer.Option(
             "r1", help="Tag layout the validator was trained on: r1 | sky | s1."

@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
             0, help="s1 budget forcing: replace the end of thinking with --extend-str this many times."
         ),
         extend_str: str = typer.Option("Wait", help="String appended when thinking is extended."),
-        backend: str = typer.Option("hf", help="hf | vllm | openai."),
+        backend: str = typer.Option("hf", help="hf | vllm | openai | ray (replicas: docs/scaling.md)."),
         backend_args: str = typer.Option(
             "", help="k=v list passed to the backend, e.g. tensor_parallel_size=8 or base_url=..."
         ),

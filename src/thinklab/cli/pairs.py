@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         sampling: str = typer.Option("", help="k=v list for sampling, e.g. temperature=0.7,top_p=0.9."),
         max_tokens: int = typer.Option(1024, help="Token budget per sampled response."),
         prompt_mode: str = typer.Option("standard", help="standard | no-think | ellipsis (when sampling)."),
-        backend: str = typer.Option("hf", help="hf | vllm | openai (when sampling)."),
+        backend: str = typer.Option("hf", help="hf | vllm | openai | ray (when sampling)."),
         backend_args: str = typer.Option("", help="k=v list passed to the backend."),
         seed: int = typer.Option(0, help="Sampling seed."),
         system: str | None = typer.Option(None, help="System prompt to attach to every pair."),

@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
         ),
         prompt_mode: str = typer.Option("standard", help="standard | no-think | ellipsis."),
         system_prompt: str | None = typer.Option(None, help="Optional system prompt."),
-        backend: str = typer.Option("hf", help="hf | vllm | openai."),
+        backend: str = typer.Option("hf", help="hf | vllm | openai | ray (replicas: docs/scaling.md)."),
         backend_args: str = typer.Option("", help="k=v list for the backend."),
         data_dir: Path | None = typer.Option(None, help="Benchmark data folder (else $THINKLAB_DATA_DIR)."),
         seed: int = typer.Option(0, help="Sampling seed."),

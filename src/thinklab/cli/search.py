@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
             0, help="s1: times to replace the end of thinking with --extend-str (samples)."
         ),
         extend_str: str = typer.Option("Wait", help="String appended when thinking is extended."),
-        backend: str = typer.Option("hf", help="hf | vllm | openai."),
+        backend: str = typer.Option("hf", help="hf | vllm | openai | ray (replicas: docs/scaling.md)."),
         backend_args: str = typer.Option("", help="k=v list for the policy backend."),
         value_args: str = typer.Option("", help="k=v list for the value model: device, batch_size, dtype."),
         limit: int | None = typer.Option(None, help="Only the first N problems."),

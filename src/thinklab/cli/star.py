@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         rounds: int | None = typer.Option(None, help="Override the config's number of rounds."),
         base_model: str | None = typer.Option(None, help="Override the config's base model."),
         backend: str | None = typer.Option(
-            None, help="Override the generation backend (hf | vllm | openai)."
+            None, help="Override the generation backend (hf | vllm | openai | ray)."
         ),
         backend_args: str | None = typer.Option(None, help="Override backend k=v arguments."),
         set_: list[str] = typer.Option(
