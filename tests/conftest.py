@@ -15,30 +15,7 @@ import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-
-FAMILY_DIRS = {
-    "r1": "r1-distill-qwen-1.5b",
-    "r1-old": "r1-distill-qwen-old-template",
-    "qwen3": "qwen3-hybrid",
-    "qwen3-thinking": "qwen3-thinking-2507",
-    "s1": "s1.1-qwen2.5-instruct",
-}
-
-
-def shared_models_dir() -> Path:
-    env = os.environ.get("THINKLAB_SHARED_DIR")
-    shared = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared"
-    return shared / "models"
-
-
-def family_fixture_dir(family: str) -> Path:
-    """The fixture folder of a family, or a skip that says where it was looked for."""
-    path = shared_models_dir() / FAMILY_DIRS[family]
-    if not (path / "tokenizer.json").is_file():
-        pytest.skip(
-            f"model family fixture not found at {path} (set THINKLAB_SHARED_DIR to the shared/ folder)"
-        )
-    return path
+from family_models import family_fixture_dir  # noqa: E402 - tests/ is on sys.path (this file is in it)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import sys
 import types
 
 import pytest
-from conftest import family_fixture_dir
+from family_models import family_fixture_dir
 
 from thinklab.backends import SamplingParams
 from thinklab.backends.base import BackendError, end_token_ids

@@ -82,7 +82,7 @@ def test_prompt_template_by_name(family_model, task_file, tmp_path):
 def test_a_tokenizer_only_folder_is_enough_for_a_remote_model():
     """`--backend openai` with a local folder holding only the tokenizer and configs (the weights live on
     the server): the run's sampling defaults, format and fingerprint are read without asking for weights."""
-    from conftest import family_fixture_dir
+    from family_models import family_fixture_dir
 
     from thinklab.eval.rundir import model_fingerprint
     from thinklab.eval.runner import model_sampling_defaults, model_thinking_format

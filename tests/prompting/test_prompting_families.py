@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import FAMILY_DIRS, family_fixture_dir
+from family_models import FAMILY_DIRS, family_fixture_dir
 
 from thinklab.prompting.modes import (
     FORMATS,

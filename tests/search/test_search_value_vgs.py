@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import family_fixture_dir
+from family_models import family_fixture_dir
 
 from thinklab.errors import ThinklabError
 from thinklab.search.value_model import ValueFunction, ValueModel, encode, require_value_dir
