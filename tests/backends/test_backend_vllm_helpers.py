@@ -196,6 +196,10 @@ def test_data_parallel_engines_start_once_per_run(tmp_path, monkeypatch):
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     monkeypatch.syspath_prepend(str(pkg.parent))
     monkeypatch.delitem(sys.modules, "vllm", raising=False)
+    # The stand-in must not outlive the test: later tests (TRL's GRPO import asks whether vLLM is
+    # installed, and cannot parse a stand-in's missing version) must see the real environment.
+    monkeypatch.setitem(sys.modules, "vllm", None)
+    monkeypatch.delitem(sys.modules, "vllm")  # recorded absent, so undo removes what the test imports
     from thinklab.backends.vllm import VLLMBackend
 
     backend = VLLMBackend("tiny", data_parallel_size=2)
