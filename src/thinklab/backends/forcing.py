@@ -48,6 +48,10 @@ class BudgetConfig:
     extend_str: str = "Wait"
     close_str: str | None = None  # what a forced close writes; None: the model family's (`forced_close`)
 
+    def forced_close(self, fmt: ThinkingFormat) -> str:
+        """What a forced close writes for a model of format `fmt`."""
+        return fmt.forced_close if self.close_str is None else self.close_str
+
 
 def thinking_format(backend: Backend) -> ThinkingFormat:
     """The backend's thinking format (R1's markers for engines that do not say)."""
@@ -145,7 +149,7 @@ def _think_then_answer(
 ) -> list[list[BudgetedResponse]]:
     """Phase 1 thinks (and is extended), phase 2 answers. Each round batches every sample still in
     that phase, so the engine keeps seeing large batches."""
-    close_str = fmt.forced_close if cfg.close_str is None else cfg.close_str
+    close_str = cfg.forced_close(fmt)
     think_stop = (*params.stop, fmt.close)
     first = backend.generate(prompts, params.with_(max_tokens=budget, stop=think_stop))
     states: list[_State] = [

@@ -32,7 +32,7 @@ import hashlib
 import inspect
 from typing import Any, NamedTuple
 
-from thinklab.backends.base import BackendError, Completion, SamplingParams, end_token_ids, sampling_defaults
+from thinklab.backends.base import BackendError, Completion, SamplingParams, end_token_ids
 from thinklab.prompting.modes import format_for
 
 
@@ -98,7 +98,6 @@ class HFBackend:
         self.thinking = format_for(path, self.tokenizer, thinking_format)
         # A sequence ends at any of the model's end tokens (Qwen3 / s1: `<|im_end|>` and `<|endoftext|>`).
         self.end_ids = end_token_ids(path, self.tokenizer)
-        self.sampling_defaults = sampling_defaults(path)
         self.num_parameters = sum(p.numel() for p in self.model.parameters())
         # Transformers 5.x renames forward's `past_key_values` to `cache` (the old name warns, and goes
         # in 5.40); the range we accept holds both, so ask the installed model which one it takes.

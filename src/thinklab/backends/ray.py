@@ -163,7 +163,7 @@ class RayBackend:
     """Data-parallel generation and scoring over `replicas` copies of an inner backend on Ray.
 
     Attributes of the inner backend that this class does not define (`thinking`, `tokenizer`,
-    `num_parameters`, `sampling_defaults`, ...) are fetched once from the first replica and cached;
+    `num_parameters`, ...) are fetched once from the first replica and cached;
     methods (`prompt_tokens`, ...) run on it. `on_shard(done, total)`, when set, is called as each
     shard of a call finishes (progress bars, and the fault tests kill a replica from it)."""
 

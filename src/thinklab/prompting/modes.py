@@ -89,17 +89,22 @@ class ThinkingFormat:
         thinking, _ = self.split(response)
         return bool(thinking.strip(" \n.…"))
 
+    @property
+    def r1_marked(self) -> bool:
+        """Whether this family writes R1's `<think>` / `</think>` (then no marker mapping is needed)."""
+        return (self.open, self.close) == ("<think>", "</think>")
+
     def as_r1(self, text: str) -> str:
         """The text with this family's markers replaced by `<think>` / `</think>`, which the graders and
         AutoThink's rules read; text already in R1's markers is returned unchanged."""
-        if (self.open, self.close) == ("<think>", "</think>"):
+        if self.r1_marked:
             return text
         thinking, answer = self.split(text)
         return "<think>" + thinking + ("" if answer is None else "</think>" + answer)
 
     def reading(self, extract: Any) -> Any:
         """`extract` (an answer extractor over R1-marked text) made to read this family's text."""
-        if (self.open, self.close) == ("<think>", "</think>"):
+        if self.r1_marked:
             return extract
         return lambda text, *args, **kwargs: extract(self.as_r1(text), *args, **kwargs)
 
@@ -110,7 +115,7 @@ class ThinkingFormat:
 
     def from_r1(self, text: str) -> str:
         """Inverse of `as_r1`: R1's `<think>` / `</think>` in `text` written in this family's markers."""
-        if (self.open, self.close) == ("<think>", "</think>"):
+        if self.r1_marked:
             return text
         return text.replace("<think>", self.open, 1).replace("</think>", self.close, 1)
 

@@ -194,7 +194,7 @@ def force_answers(
     answer tokens are added to the beam and to its tree's generated tokens (honest accounting), and
     the beam is re-valued on its new text when `value_fn` is given."""
     fmt = thinking_format(backend)
-    close_str = fmt.forced_close if budget.close_str is None else budget.close_str
+    close_str = budget.forced_close(fmt)
     todo = [
         (tr, b)
         for row in trees

@@ -149,8 +149,7 @@ def build_rollouts(cfg: RolloutConfig, backend: Any = None, console: Any = None)
     if todo and backend is None:
         backend = load_backend_from_args(cfg.backend, cfg.model, cfg.backend_args, cfg.trust_remote_code)
     extract, grade = task_graders(task)
-    if backend is not None:
-        extract = thinking_format(backend).reading(extract)  # s1's markers read as R1's
+    extract = thinking_format(backend).reading(extract)  # s1's markers read as R1's
     prefill = (
         backend.thinking.prefix(cfg.prompt_mode)
         if backend is not None and hasattr(backend, "thinking")
