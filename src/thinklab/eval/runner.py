@@ -21,6 +21,7 @@ from typing import Any
 
 from thinklab.backends import SamplingParams, load_backend_from_args
 from thinklab.backends.forcing import BUDGET_MODES, BudgetConfig, generate_budgeted
+from thinklab.config import option
 from thinklab.data.problem import Problem
 from thinklab.errors import ThinklabError
 from thinklab.eval import metrics, rundir
@@ -38,29 +39,47 @@ from thinklab.tasks.registry import Task, get_task
 
 @dataclass
 class EvalConfig:
-    model: str = "tiny"
-    task: str = "arith"
-    budgets: tuple[int, ...] = (64, 128, 256)
-    n: int = 1
-    sampling: str = ""
-    prompt_mode: str = "standard"
-    budget_mode: str = "cap"
-    answer_tokens: int = 32
-    extend: int = 0
-    extend_str: str = "Wait"
-    backend: str = "hf"
-    backend_args: str = ""
-    limit: int | None = None
-    seed: int = 0
-    out: str = "runs"
-    data_dir: str | None = None
-    system_prompt: str | None = None
-    prompt_template: str | None = None  # user message: a name in PROMPT_TEMPLATES or text with {problem}
-    thinking_format: str | None = None  # a family name or YAML file; None: recognised from the model
-    chunk_size: int = 256
-    overwrite: bool = False
-    trust_remote_code: bool = False
-    extraction: str | None = None  # answer extraction policy (strict | harness); None: the task's own
+    """`thinklab eval`: one model, one task, a sweep of token budgets (the options of the command)."""
+
+    model: str = option("tiny", "Hub id, local model dir, or `tiny` (the shipped model).")
+    task: str = option("arith", "Registry name (see `thinklab tasks list`) or jsonl:PATH.")
+    budgets: tuple[int, ...] = option((64, 128, 256), "Comma-separated token budgets to sweep.")
+    n: int = option(1, "Samples per problem.")
+    sampling: str = option(
+        "",
+        "k=v list, e.g. temperature=0.6,top_p=0.95 (default: the model's generation_config.json; greedy "
+        "when it does not sample). `temperature=0` forces greedy.",
+    )
+    prompt_mode: str = option("standard", "standard | no-think | ellipsis.")
+    budget_mode: str = option("cap", "cap (hard cut) | force-answer (s1: close thinking, then answer).")
+    answer_tokens: int = option(32, "Answer allowance after a forced close (force-answer).")
+    extend: int = option(0, "s1 budget forcing: replace the end of thinking with extend_str this many times.")
+    extend_str: str = option("Wait", "String appended when thinking is extended.")
+    backend: str = option("hf", "hf | vllm | openai | ray (replicas: docs/scaling.md).")
+    backend_args: str = option(
+        "", "k=v list passed to the backend, e.g. tensor_parallel_size=8 or base_url=..."
+    )
+    limit: int | None = option(None, "Only the first N problems.")
+    seed: int = option(0, "Sampling seed.")
+    out: str = option("runs", "Parent folder of run directories.")
+    data_dir: str | None = option(None, "Benchmark data folder (else $THINKLAB_DATA_DIR).")
+    system_prompt: str | None = option(None, "Optional system prompt.")
+    prompt_template: str | None = option(
+        None, "User message: sky | autothink | vgs | plain, or text with {problem} (default: the task's)."
+    )
+    thinking_format: str | None = option(
+        None,
+        "Thinking markers: r1 | qwen3 | qwen3-thinking | s1 | tiny, or a YAML file (default: recognised "
+        "from the model's tokenizer and chat template).",
+    )
+    chunk_size: int = option(256, "Problems per generation call and per write to disk.")
+    overwrite: bool = option(False, "Start over instead of resuming.")
+    trust_remote_code: bool = option(False, "Allow model repos to run their own code.")
+    extraction: str | None = option(
+        None,
+        "Answer extraction policy: strict | harness (default: the task's, strict for math tasks; harness "
+        "adds the published harnesses' prose fallback, docs/grading.md).",
+    )
 
     def identity(self) -> dict[str, Any]:
         """Settings that change results (and so name the run dir). Budgets and limit are left out:
@@ -251,7 +270,7 @@ def model_thinking_format(
     model: str, override: str | None, trust_remote_code: bool = False
 ) -> ThinkingFormat:
     """`format_for` a model by name without loading its weights (its tokenizer only)."""
-    from thinklab.tiny.model import resolve_model_path
+    from thinklab.models import resolve_model_path
 
     if override:
         return format_for(None, None, override)
@@ -268,7 +287,7 @@ def model_thinking_format(
 def model_sampling_defaults(model: str) -> str:
     """The model's own recommended sampling (its `generation_config.json`) for a local model dir."""
     from thinklab.backends.base import sampling_defaults
-    from thinklab.tiny.model import resolve_model_path
+    from thinklab.models import resolve_model_path
 
     return sampling_defaults(resolve_model_path(model, weights=False))
 
