@@ -103,7 +103,7 @@ for name in sets:
     elif name == "steps":  # the rule-made upper bound has no compression summary: count its thoughts
         from transformers import AutoTokenizer
         from thinklab.data import read_traces
-        from thinklab.tiny.model import resolve_model_path
+        from thinklab.models import resolve_model_path
 
         tok = AutoTokenizer.from_pretrained(resolve_model_path("tiny"))
         def thought_tokens(path):

@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from thinklab.models import resolve_model_path
 from thinklab.search.train_value import within_group_auc
-from thinklab.tiny.model import resolve_model_path
 
 
 def main() -> None:

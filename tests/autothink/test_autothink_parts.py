@@ -18,8 +18,8 @@ from thinklab.autothink.stages import stage_preset
 from thinklab.autothink.verl import compute_score, compute_score_batch
 from thinklab.data.writers import read_examples
 from thinklab.errors import ThinklabError
+from thinklab.models import resolve_model_path
 from thinklab.prompting.modes import R1, TINY
-from thinklab.tiny.model import resolve_model_path
 
 # ---------------------------------------------------------------------------------------- stages
 

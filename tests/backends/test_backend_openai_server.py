@@ -18,9 +18,9 @@ import pytest
 from thinklab.backends import SamplingParams, load_backend
 from thinklab.backends.base import BackendError
 from thinklab.backends.forcing import BudgetConfig, generate_budgeted
+from thinklab.models import resolve_model_path
 from thinklab.prompting.modes import ChatPrompt, prompt_for
 from thinklab.tasks import arith
-from thinklab.tiny.model import resolve_model_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

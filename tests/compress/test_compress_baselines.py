@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+from cli_runner import run_cli
 
 from thinklab.compress.baselines import SYSTEM_PROMPTS, drop_steps, ends_order, keep_to_target, system_prompt
 from thinklab.errors import ThinklabError
@@ -57,10 +55,6 @@ def test_prompt_baselines_are_the_forks_strings():
 
 
 def test_prompts_cli_prints_a_prompt_for_eval():
-    out = subprocess.run(
-        [sys.executable, "-m", "thinklab", "compress-prompts", "cod"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert out.rstrip("\n") == SYSTEM_PROMPTS["cod"]
+    res = run_cli("compress-prompts", "cod")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.rstrip("\n") == SYSTEM_PROMPTS["cod"]

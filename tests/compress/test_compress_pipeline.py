@@ -173,7 +173,7 @@ def test_sft_trains_on_the_compressed_output(compressed, tmp_path):
 
     out, _ = compressed
     model_dir = run_sft(
-        SFTRunConfig(data=str(out), out_dir=str(tmp_path / "sft"), max_steps=2, batch_size=4, bf16=False)
+        SFTRunConfig(data=str(out), out=str(tmp_path / "sft"), max_steps=2, batch_size=4, bf16=False)
     )
     tuned = load_backend("hf", str(model_dir))
     assert tuned.thinking.standard == "<think>\n"  # still a tiny-family model (thinklab.json carried)

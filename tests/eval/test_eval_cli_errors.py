@@ -1,13 +1,16 @@
-"""Bad input: a one-line error naming the problem, non-zero exit, no traceback, nothing lost."""
+"""Bad input: a one-line error naming the problem, non-zero exit, no traceback, nothing lost.
+
+The CLI runs in-process (tests/cli_runner.py, the entry point's own error handling); one test starts the
+real `python -m thinklab` process, whose stderr must be that one line and nothing else."""
 
 import subprocess
 import sys
 
+from cli_runner import run_cli
+
 
 def thinklab(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "thinklab", *args], capture_output=True, text=True, cwd=cwd, timeout=300
-    )
+    return run_cli(*args, cwd=cwd)
 
 
 def assert_one_line_error(res, needle):
@@ -19,6 +22,16 @@ def assert_one_line_error(res, needle):
 
 def test_unknown_task():
     assert_one_line_error(thinklab("eval", "--task", "nope"), "unknown task 'nope'")
+
+
+def test_the_real_entry_point_prints_one_line_and_no_traceback():
+    # `python -m thinklab` itself, once: no import-time warning or traceback around the error line
+    res = subprocess.run(
+        [sys.executable, "-m", "thinklab", "eval", "--task", "nope"], capture_output=True, text=True, timeout=300
+    )
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.strip().splitlines() == [res.stderr.strip()] and res.stderr.startswith("error: ")
+    assert "unknown task 'nope'" in res.stderr and res.stdout == ""
 
 
 def test_unknown_model(tmp_path):

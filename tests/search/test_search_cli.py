@@ -4,21 +4,17 @@ plus resume, nesting of budgets and the one-line errors."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli
 
-ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
-
-def _cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "thinklab", *args], capture_output=True, text=True, env=ENV, timeout=timeout
-    )
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    """`thinklab ARGS` in-process (the entry point's code path, without a ~10 s process start)."""
+    return run_cli(*args)
 
 
 def _lines(path: Path) -> list[dict]:
@@ -27,7 +23,7 @@ def _lines(path: Path) -> list[dict]:
 
 @pytest.mark.parametrize("cmd", [["search"], ["rollouts"], ["value-eval"], ["train", "value"]])
 def test_help(cmd):
-    r = _cli(*cmd, "--help", timeout=120)
+    r = _cli(*cmd, "--help")
     assert r.returncode == 0, r.stderr
     assert "Usage" in r.stdout
 
@@ -47,7 +43,7 @@ def test_help(cmd):
     ],
 )
 def test_user_errors_are_one_line(args, message, tmp_path):
-    r = _cli("search", "--out", str(tmp_path), *args, timeout=120)
+    r = _cli("search", "--out", str(tmp_path), *args)
     assert r.returncode == 2
     assert message in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1

@@ -60,7 +60,7 @@ def test_labels_and_cuts():
 def fresh():
     from transformers import AutoTokenizer
 
-    from thinklab.tiny.model import resolve_model_path
+    from thinklab.models import resolve_model_path
 
     torch.manual_seed(0)
     model = ValueModel.from_backbone("tiny", ValueHeadConfig(dropout=0.0))
@@ -115,7 +115,7 @@ def test_logprob_features_by_hand():
 def test_logprob_head_round_trip_and_prompt_mask(tmp_path):
     from transformers import AutoTokenizer
 
-    from thinklab.tiny.model import resolve_model_path
+    from thinklab.models import resolve_model_path
 
     torch.manual_seed(0)
     model = ValueModel.from_backbone("tiny", ValueHeadConfig(dropout=0.0, logprob_features=True))
@@ -232,7 +232,7 @@ def test_trainer_learns_a_visible_signal(tmp_path):
     _write_rows(test, rows(20, 1000))
     cfg = ValueTrainConfig(
         data=str(train),
-        out_dir=str(tmp_path / "vm"),
+        out=str(tmp_path / "vm"),
         eval_data=str(test),
         max_steps=20,
         batch_size=16,
@@ -327,14 +327,14 @@ def test_freeze_backbone_trains_the_head_only(tmp_path):
     """`freeze_backbone`: the saved backbone is the starting model's, bit for bit; the head moved."""
     from safetensors.torch import load_file
 
-    from thinklab.tiny.model import resolve_model_path
+    from thinklab.models import resolve_model_path
 
     rows = _one_problem_rows(8)
     data = tmp_path / "train.jsonl"
     _write_rows(data, rows)
     cfg = ValueTrainConfig(
         data=str(data),
-        out_dir=str(tmp_path / "vm"),
+        out=str(tmp_path / "vm"),
         max_steps=3,
         batch_size=4,
         learning_rate=1e-2,
@@ -358,7 +358,7 @@ def test_checkpoints_with_logprob_head_resume(tmp_path, monkeypatch):
     rerun after an interruption resumes from the last checkpoint instead of starting over."""
     from safetensors.torch import load_file
 
-    from thinklab.train.checkpoints import TrainOutput
+    from thinklab.models import TrainOutput
 
     rows = _one_problem_rows(8)
     data = tmp_path / "train.jsonl"
@@ -367,7 +367,7 @@ def test_checkpoints_with_logprob_head_resume(tmp_path, monkeypatch):
     def cfg(max_steps):
         return ValueTrainConfig(
             data=str(data),
-            out_dir=str(tmp_path / "vm"),
+            out=str(tmp_path / "vm"),
             max_steps=max_steps,
             batch_size=4,
             learning_rate=1e-3,
@@ -462,14 +462,14 @@ def test_init_from_goes_on_from_the_saved_value_model(tmp_path):
     _write_rows(data, _one_problem_rows(8))
     common = dict(data=str(data), batch_size=4, dropout=0.0, logprob_features=True)
     first = run_train_value(
-        ValueTrainConfig(**common, out_dir=str(tmp_path / "a"), max_steps=3, learning_rate=1e-2)
+        ValueTrainConfig(**common, out=str(tmp_path / "a"), max_steps=3, learning_rate=1e-2)
     )
     fresh = run_train_value(
-        ValueTrainConfig(**common, out_dir=str(tmp_path / "fresh"), max_steps=1, learning_rate=0.0)
+        ValueTrainConfig(**common, out=str(tmp_path / "fresh"), max_steps=1, learning_rate=0.0)
     )
     cont = run_train_value(
         ValueTrainConfig(
-            **common, out_dir=str(tmp_path / "b"), max_steps=1, learning_rate=0.0, init_from=str(first)
+            **common, out=str(tmp_path / "b"), max_steps=1, learning_rate=0.0, init_from=str(first)
         )
     )
     for name in (HEAD_FILE, "model.safetensors", f"{LOGPROB_DIR}/model.safetensors"):
@@ -481,10 +481,10 @@ def test_init_from_goes_on_from_the_saved_value_model(tmp_path):
     record = json.loads((cont / "value_training.json").read_text())
     assert record["config"]["init_from"] == str(first) and record["steps"] == 1
     with pytest.raises(ThinklabError, match="is not a value model directory"):
-        run_train_value(ValueTrainConfig(**common, out_dir=str(tmp_path / "d"), init_from=str(tmp_path)))
+        run_train_value(ValueTrainConfig(**common, out=str(tmp_path / "d"), init_from=str(tmp_path)))
     with pytest.raises(
         ThinklabError, match="logprob_features=True; continuing it with logprob_features=False"
     ):
         run_train_value(
-            ValueTrainConfig(data=str(data), out_dir=str(tmp_path / "c"), max_steps=1, init_from=str(first))
+            ValueTrainConfig(data=str(data), out=str(tmp_path / "c"), max_steps=1, init_from=str(first))
         )

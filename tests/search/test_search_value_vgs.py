@@ -6,13 +6,11 @@ real tokenizer), checked against the same arithmetic done by hand, and driven th
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from cli_runner import run_cli
 from family_models import family_fixture_dir
 
 from thinklab.errors import ThinklabError
@@ -118,31 +116,22 @@ def test_search_cli_scores_with_a_vgs_value_model(tmp_path):
     vgs = tmp_path / "vgs"
     _save_vgs(vgs)
     out = tmp_path / "runs"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "thinklab",
-            "search",
-            "--strategy",
-            "weighted",
-            "--value-model",
-            str(vgs),
-            "--task",
-            "arith:L2",
-            "--limit",
-            "2",
-            "--budgets",
-            "2",
-            "--max-tokens",
-            "96",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-        timeout=600,
+    r = run_cli(
+        "search",
+        "--strategy",
+        "weighted",
+        "--value-model",
+        vgs,
+        "--task",
+        "arith:L2",
+        "--limit",
+        "2",
+        "--budgets",
+        "2",
+        "--max-tokens",
+        "96",
+        "--out",
+        out,
     )
     assert r.returncode == 0, r.stderr[-2000:]
     (run_dir,) = out.glob("tiny_arith-L2-weighted_*")

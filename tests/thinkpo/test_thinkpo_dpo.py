@@ -31,7 +31,7 @@ def _write(path, n=8):
 def test_rows_are_templated_prompt_and_full_responses(tmp_path):
     from transformers import AutoTokenizer
 
-    from thinklab.tiny.model import resolve_model_path
+    from thinklab.models import resolve_model_path
 
     pairs = _write(tmp_path / "p.jsonl", 2)
     tok = AutoTokenizer.from_pretrained(resolve_model_path("tiny"))
@@ -98,7 +98,7 @@ def test_dpo_with_lora_is_merged(tmp_path):
     out = run_dpo(
         DPORunConfig(
             data=str(data),
-            out_dir=str(tmp_path / "lora"),
+            out=str(tmp_path / "lora"),
             max_steps=2,
             batch_size=4,
             learning_rate=1e-3,

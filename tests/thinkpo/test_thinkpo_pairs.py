@@ -175,10 +175,10 @@ def test_build_pairs_end_to_end_verbose_vs_concise(tmp_path):
     stats = json.loads((tmp_path / "pairs.stats.json").read_text())
     assert stats["short"]["correct"] == pytest.approx(5 / 6, abs=1e-4)
     # plain strings for TRL's standard format, and a system prompt cannot go there
-    build_pairs(PairsConfig(out=str(out), long=str(long), short=str(short), fmt="plain"))
+    build_pairs(PairsConfig(out=str(out), long=str(long), short=str(short), out_format="plain"))
     assert isinstance(json.loads(out.read_text().splitlines()[0])["prompt"], str)
     with pytest.raises(ThinklabError, match="system prompt"):
-        build_pairs(PairsConfig(out=str(out), long=str(long), short=str(short), fmt="plain", system="s"))
+        build_pairs(PairsConfig(out=str(out), long=str(long), short=str(short), out_format="plain", system_prompt="s"))
 
 
 def test_cli_writes_pairs_and_reports(tmp_path):

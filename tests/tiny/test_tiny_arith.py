@@ -97,10 +97,10 @@ def test_every_arith_list_loads_and_lists_with_level_1_draw_100_per_level():
 def test_sft_rows_mix_traces_and_direct_answers_under_the_no_think_prefill():
     from transformers import AutoTokenizer
 
-    from thinklab.tiny.model import CHECKPOINT_DIR
+    from thinklab.models import TINY_CHECKPOINT_DIR
     from thinklab.tiny.train import build_sft_rows
 
-    tok = AutoTokenizer.from_pretrained(CHECKPOINT_DIR)
+    tok = AutoTokenizer.from_pretrained(TINY_CHECKPOINT_DIR)
     rows = build_sft_rows(tok, 200, "verbose", (4, 5), seed=0, direct_fraction=0.25, direct_levels=(1, 2))
     direct = [r for r in rows if r["prompt"].endswith("<think>\n</think>\n\n")]
     thinking = [r for r in rows if r["prompt"].endswith("<think>\n") and r not in direct]

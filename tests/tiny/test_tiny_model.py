@@ -8,9 +8,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from thinklab.backends import SamplingParams, load_backend
 from thinklab.grading import extract_answer, is_equivalent
+from thinklab.models import TINY_CHECKPOINT_DIR, resolve_model_path
 from thinklab.prompting.modes import prompt_for
 from thinklab.tasks import arith
-from thinklab.tiny.model import CHECKPOINT_DIR, resolve_model_path
 
 
 def test_shipped_checkpoint_is_a_standard_small_hf_model():
@@ -19,10 +19,10 @@ def test_shipped_checkpoint_is_a_standard_small_hf_model():
     tok = AutoTokenizer.from_pretrained(path)
     assert type(model).__name__ == "LlamaForCausalLM"
     assert type(tok).__name__ == "TokenizersBackend"  # the trained pre-tokenizer is kept
-    assert (CHECKPOINT_DIR / "model.safetensors").is_file()
-    size = sum(f.stat().st_size for f in CHECKPOINT_DIR.iterdir())
+    assert (TINY_CHECKPOINT_DIR / "model.safetensors").is_file()
+    size = sum(f.stat().st_size for f in TINY_CHECKPOINT_DIR.iterdir())
     assert size < 30 * 2**20
-    meta = json.loads((CHECKPOINT_DIR / "thinklab.json").read_text())
+    meta = json.loads((TINY_CHECKPOINT_DIR / "thinklab.json").read_text())
     assert meta["prompt_modes"] == "tiny" and meta["parameters"] == sum(p.numel() for p in model.parameters())
     assert tok.chat_template and tok.convert_tokens_to_ids("</think>") != tok.unk_token_id
 
@@ -49,7 +49,7 @@ def test_smoke_training_run_produces_a_loadable_model(tmp_path):
     from thinklab.tiny.train import TinyTrainConfig, train_tiny
 
     cfg = TinyTrainConfig(
-        out_dir=str(tmp_path / "m"),
+        out=str(tmp_path / "m"),
         steps=40,
         batch_size=8,
         examples=320,

@@ -16,9 +16,8 @@ import pytest
 from transformers import PreTrainedTokenizerBase, Trainer
 
 from thinklab.errors import ThinklabError
+from thinklab.models import begin, last_checkpoint, resolve_model_path, staging_dir
 from thinklab.tasks import arith
-from thinklab.tiny.model import resolve_model_path
-from thinklab.train.checkpoints import begin, last_checkpoint, staging_dir
 
 # ---------------------------------------------------------------------------------------- the helper
 
@@ -113,7 +112,7 @@ def _sft(tmp_path: Path, out: Path, **kw):
     write_examples(
         data, [Example(p.text(), "<think>\n" + arith.render_completion(p, "concise")) for p in problems]
     )
-    cfg = dict(data=str(data), out_dir=str(out), max_steps=2, batch_size=4, bf16=False, logging_steps=1)
+    cfg = dict(data=str(data), out=str(out), max_steps=2, batch_size=4, bf16=False, logging_steps=1)
     return run_sft(SFTRunConfig(**{**cfg, **kw}))
 
 
@@ -132,7 +131,7 @@ def _dpo(tmp_path: Path, out: Path, **kw):
         for p in problems
     ]
     write_pairs(data, pairs, conversational=True)
-    cfg = dict(data=str(data), out_dir=str(out), max_steps=1, batch_size=2, learning_rate=1e-4, bf16=False)
+    cfg = dict(data=str(data), out=str(out), max_steps=1, batch_size=2, learning_rate=1e-4, bf16=False)
     return run_dpo(DPORunConfig(**{**cfg, **kw}))
 
 
@@ -152,7 +151,7 @@ def _value(tmp_path: Path, out: Path, **kw):
         for i in range(4)
     ]
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    cfg = dict(data=str(data), out_dir=str(out), max_steps=1, batch_size=4)
+    cfg = dict(data=str(data), out=str(out), max_steps=1, batch_size=4)
     return run_train_value(ValueTrainConfig(**{**cfg, **kw}))
 
 
@@ -160,7 +159,7 @@ def _grpo(tmp_path: Path, out: Path, **kw):
     from thinklab.autothink.grpo import GRPORunConfig, run_grpo
 
     cfg = dict(
-        out_dir=str(out),
+        out=str(out),
         reward="correct-length",
         max_steps=1,
         prompts_per_rollout=2,
@@ -176,7 +175,7 @@ def _tiny(tmp_path: Path, out: Path, **kw):
     from thinklab.tiny.train import TinyTrainConfig, train_tiny
 
     small = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2}
-    cfg = dict(out_dir=str(out), steps=2, batch_size=4, examples=8, warmup_steps=0, bf16=False)
+    cfg = dict(out=str(out), steps=2, batch_size=4, examples=8, warmup_steps=0, bf16=False)
     return train_tiny(
         TinyTrainConfig(**{**cfg, "model_overrides": {**small, "num_key_value_heads": 2}, **kw})
     )

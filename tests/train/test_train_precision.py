@@ -26,6 +26,6 @@ def test_the_tiny_sft_config_defaults_to_auto():
     from thinklab.tiny.train import TinyTrainConfig
     from thinklab.train.sft import SFTRunConfig
 
-    assert TinyTrainConfig(out_dir="x").bf16 is None
-    assert SFTRunConfig(data="x", out_dir="y").bf16 is None
-    assert ValueTrainConfig(data="x", out_dir="y").bf16 is None
+    assert TinyTrainConfig(out="x").bf16 is None
+    assert SFTRunConfig(data="x", out="y").bf16 is None
+    assert ValueTrainConfig(data="x", out="y").bf16 is None

@@ -39,7 +39,7 @@ import random
 from pathlib import Path
 
 from thinklab.data.writers import Example, write_examples
-from thinklab.prompting.modes import TINY, ThinkingFormat, build_prompt
+from thinklab.prompting.modes import TINY, ThinkingFormat, build_prompt, resolve_template
 from thinklab.tasks import arith
 from thinklab.tasks.registry import get_task
 
@@ -133,6 +133,7 @@ def grpo_rows(
     task's own template, e.g. `AUTOTHINK_USER_TEMPLATE` for R1 models.
     """
     t = get_task(task)
+    user_template = resolve_template(user_template) if user_template else None  # a name or text
     problems = t.problems(Path(data_dir) if data_dir else None, limit=limit)
     rows = []
     for p in problems:

@@ -27,14 +27,15 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from thinklab.autothink.rewards import AutoThinkReward, CorrectnessLengthReward
 from thinklab.autothink.stages import StagePreset, stage_preset
+from thinklab.config import option
 from thinklab.errors import ThinklabError
+from thinklab.models import begin
 from thinklab.prompting.modes import MARKER_FILE, PROMPT_MODES, format_for
-from thinklab.train.checkpoints import begin
 
 REWARDS = ("autothink", "correct-length")
 LOG_FILE = "grpo_log.jsonl"
@@ -42,52 +43,81 @@ LOG_FILE = "grpo_log.jsonl"
 
 @dataclass
 class GRPORunConfig:
-    model: str = "tiny"
-    out_dir: str = "runs/grpo"
-    reward: str = "autothink"
-    stage: int = 1
-    preset: str = "cpu"  # cpu (tiny model, minutes) | full (the authors' settings)
-    task: str = "arith:train"
-    data_dir: str | None = None
-    prompt_mode: str | None = None  # default: ellipsis for autothink, standard for correct-length
-    user_template: str | None = None  # e.g. data.AUTOTHINK_USER_TEMPLATE for R1 models
-    # Overrides of the stage preset (None keeps the preset's value).
-    alpha: float | None = None
-    beta: float | None = None
-    gamma: float | None = None
-    max_steps: int | None = None
-    epochs: float | None = None
-    learning_rate: float | None = None
-    num_generations: int | None = None
-    prompts_per_rollout: int | None = None
-    prompts_per_update: int | None = None
-    max_completion_length: int | None = None
-    temperature: float | None = None
-    max_prompts: int | None = None
-    per_device_batch_size: int | None = (
-        None  # completions per device per micro-step (default: a whole update)
+    """`thinklab train grpo`: one GRPO run with TRL (an AutoThink stage, or plain correct + length)."""
+
+    model: str = option(
+        "tiny", "Start policy: hub id, local dir, or `tiny` (stage 2 starts from stage 1's output)."
     )
-    length_penalty: float = 0.1  # correct-length reward: 1[correct] - length_penalty * tokens / max tokens
-    use_vllm: bool = False
-    vllm_mode: str = "colocate"
-    vllm_gpu_memory_utilization: float = 0.3
-    vllm_server_base_url: str | None = None
-    bf16: bool | None = None  # default: on for CUDA with bf16, off on CPU (fp32 keeps PPO ratios exact)
-    gradient_checkpointing: bool = False
-    save_steps: int | None = None  # checkpoints to resume from (a rerun resumes from the latest)
-    seed: int = 42
-    logging_steps: int = 1
-    trust_remote_code: bool = False
-    thinking_format: str | None = None  # family name or YAML file; None: recognised from the model
-    extra_args: dict = field(default_factory=dict)  # any other GRPOConfig field
+    out: str = option("runs/grpo", "Output model directory (also gets grpo_log.jsonl).")
+    reward: str = option("autothink", "autothink | correct-length.")
+    stage: int = option(1, "AutoThink stage: 1 balance both modes, 2 accuracy, 3 length pruning.")
+    preset: str = option("cpu", "cpu (tiny model, minutes) | full (the authors' GPU settings).")
+    task: str = option("arith:train", "Training problems: registry name or jsonl:PATH.")
+    data_dir: str | None = option(None, "Benchmark data folder for registry tasks.")
+    prompt_mode: str | None = option(
+        None, "standard | no-think | ellipsis (default: ellipsis for autothink)."
+    )
+    prompt_template: str | None = option(
+        None,
+        "User message: sky | autothink | vgs | plain, or text with {problem} (default: the task's; "
+        "autothink = the AutoThink authors' R1 template).",
+    )
+    # Overrides of the stage preset (None keeps the preset's value).
+    alpha: float | None = option(None, "Length shaping of correct answers (preset: 0, 0, 0.05).")
+    beta: float | None = option(None, "Length shaping of wrong answers (preset: 0, 0, 0.05).")
+    gamma: float | None = option(None, "Batch-balance threshold (preset: 0.5, 1.0, 1.0; 1.0 = off).")
+    max_steps: int | None = option(None, "Optimizer steps (-1 = run epochs).")
+    epochs: float | None = option(None, "Epochs over the prompts when max_steps is -1.")
+    learning_rate: float | None = option(None, "Learning rate (preset: cpu 2e-5, full 1e-6).")
+    num_generations: int | None = option(None, "Completions per prompt (GRPO group size, preset 8).")
+    prompts_per_rollout: int | None = option(None, "Prompts per generation batch (the batch-balance batch).")
+    prompts_per_update: int | None = option(None, "Prompts per optimizer step (PPO mini-batch).")
+    max_tokens: int | None = option(None, "Token cap per completion (TRL's max_completion_length).")
+    sampling: str | None = option(
+        None, "k=v list: temperature (preset 0.6), top_p, top_k, min_p of the rollouts."
+    )
+    max_prompts: int | None = option(None, "Only the first N training prompts.")
+    per_device_batch_size: int | None = option(
+        None, "Completions per device per micro-step (default: a whole update)."
+    )
+    length_penalty: float = option(0.1, "correct-length reward: 1[correct] - this * tokens / cap.")
+    use_vllm: bool = option(False, "Generate with vLLM (GPU; pip install thinklab[vllm]).")
+    vllm_mode: str = option("colocate", "colocate (inside the trainer) | server (trl vllm-serve).")
+    vllm_gpu_memory_utilization: float = option(0.3, "GPU memory share for colocated vLLM.")
+    vllm_server_base_url: str | None = option(None, "URL of `trl vllm-serve` in server mode.")
+    bf16: bool | None = option(
+        None, "bf16 (default: on for CUDA with bf16, off on CPU: fp32 keeps PPO ratios exact)."
+    )
+    gradient_checkpointing: bool = option(False, "Recompute activations in the backward pass (less memory).")
+    save_steps: int | None = option(None, "Checkpoint every N steps; a rerun resumes from the latest.")
+    seed: int = option(42, "Seed.")
+    logging_steps: int = option(1, "Log every N steps.")
+    trust_remote_code: bool = option(False, "Allow model repos to run their own code.")
+    thinking_format: str | None = option(
+        None,
+        "Thinking markers: r1 | qwen3 | qwen3-thinking | s1 | tiny, or a YAML file (default: recognised).",
+    )
+    extra_args: dict = option(factory=dict, help="Any other TRL GRPOConfig field (--config / --set only).")
+
+    def sampling_values(self) -> dict[str, float]:
+        """`sampling` as GRPOConfig fields; only what TRL's rollouts take, anything else is an error."""
+        from thinklab.backends import parse_kv
+
+        values = parse_kv(self.sampling)
+        unknown = sorted(set(values) - {"temperature", "top_p", "top_k", "min_p"})
+        if unknown:
+            raise ThinklabError(
+                f"--sampling: {', '.join(unknown)} not supported by GRPO rollouts (temperature, top_p, top_k, min_p)"
+            )
+        return values
 
     def preset_values(self) -> StagePreset:
         return stage_preset(
             self.stage, self.preset, alpha=self.alpha, beta=self.beta, gamma=self.gamma,
             max_steps=self.max_steps, epochs=self.epochs, learning_rate=self.learning_rate,
             num_generations=self.num_generations, prompts_per_rollout=self.prompts_per_rollout,
-            prompts_per_update=self.prompts_per_update, max_completion_length=self.max_completion_length,
-            temperature=self.temperature, max_prompts=self.max_prompts,
+            prompts_per_update=self.prompts_per_update, max_completion_length=self.max_tokens,
+            temperature=self.sampling_values().get("temperature"), max_prompts=self.max_prompts,
         )  # fmt: skip
 
 
@@ -129,14 +159,14 @@ def _reward(cfg: GRPORunConfig, preset: StagePreset):
 
 
 def run_grpo(cfg: GRPORunConfig) -> Path:
-    """Train one GRPO run (one AutoThink stage) and save a loadable model dir at `cfg.out_dir`."""
+    """Train one GRPO run (one AutoThink stage) and save a loadable model dir at `cfg.out`."""
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
     from thinklab.autothink.data import grpo_rows
-    from thinklab.tiny.model import resolve_model_path
+    from thinklab.models import resolve_model_path
 
     preset = cfg.preset_values()
     reward = _reward(cfg, preset)
@@ -150,7 +180,7 @@ def run_grpo(cfg: GRPORunConfig) -> Path:
     fmt = format_for(base, tokenizer, cfg.thinking_format)
     reward.thinking = fmt
     rows = grpo_rows(
-        tokenizer, fmt, cfg.task, prompt_mode, cfg.user_template, cfg.data_dir, preset.max_prompts
+        tokenizer, fmt, cfg.task, prompt_mode, cfg.prompt_template, cfg.data_dir, preset.max_prompts
     )
     if len(rows) < preset.prompts_per_rollout:
         raise ThinklabError(
@@ -165,7 +195,7 @@ def run_grpo(cfg: GRPORunConfig) -> Path:
         dtype=torch.bfloat16 if (bf16 and cuda) else torch.float32,
         trust_remote_code=cfg.trust_remote_code,
     )
-    run = begin(cfg.out_dir, asdict(cfg), cfg.save_steps)  # written to a sibling, renamed when complete
+    run = begin(cfg.out, asdict(cfg), cfg.save_steps)  # written to a sibling, renamed when complete
     out = run.staging
     vllm = {}
     if cfg.use_vllm:
@@ -182,7 +212,7 @@ def run_grpo(cfg: GRPORunConfig) -> Path:
         steps_per_generation=layout.steps_per_generation,
         max_completion_length=preset.max_completion_length,
         temperature=preset.temperature,
-        top_p=1.0,
+        **{"top_p": 1.0, **{k: v for k, v in cfg.sampling_values().items() if k != "temperature"}},
         learning_rate=preset.learning_rate,
         lr_scheduler_type="constant",  # verl's default actor schedule (no warmup, constant)
         num_train_epochs=preset.epochs,

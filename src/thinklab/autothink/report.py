@@ -170,3 +170,43 @@ def markdown(reports: list[dict], baseline: dict | None = None) -> str:
             value = "-" if c["value"] is None else f"{100 * c['value']:.1f}%"
             lines.append(f"- {name}: {value} ({'pass' if c['pass'] else 'FAIL'})")
     return "\n".join(lines) + "\n"
+
+
+def plot_stages(reports: list[dict], out: str | Path, baseline: dict | None = None) -> Path:
+    """Think rate (overall, easiest and hardest third) and accuracy per stage, the baseline's as dashed
+    lines: AutoThink should keep accuracy while the easy think rate falls below the hard one."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r["name"] or f"run {i + 1}" for i, r in enumerate(reports)]
+    xs = list(range(len(reports)))
+
+    def series(get: Any) -> list[float]:
+        return [float("nan") if get(r) is None else 100 * get(r) for r in reports]
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
+    for get, label, style in (
+        (lambda r: r["accuracy"], "accuracy", "o-"),
+        (lambda r: r["think_rate"], "think rate", "s-"),
+        (lambda r: (r["easy"] or {}).get("think_rate"), f"think rate, levels {EASY_LEVELS[0]}-{EASY_LEVELS[-1]}", "v--"),
+        (lambda r: (r["hard"] or {}).get("think_rate"), f"think rate, levels {HARD_LEVELS[0]}-{HARD_LEVELS[-1]}", "^--"),
+    ):  # fmt: skip
+        ax.plot(xs, series(get), style, label=label)
+    if baseline is not None:
+        ax.axhline(100 * baseline["accuracy"], color="C0", ls=":", lw=1, label=f"{baseline['name']} accuracy")
+        ax.axhline(100 * baseline["think_rate"], color="C1", ls=":", lw=1, label=f"{baseline['name']} think rate")
+    ax.set_xticks(xs, names)
+    ax.set_ylim(0, 102)
+    ax.set_ylabel("%")
+    ax.set_xlabel("stage")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title(f"AutoThink per stage (budget {reports[-1]['budget']})" if reports else "AutoThink per stage")
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out

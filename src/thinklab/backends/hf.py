@@ -62,7 +62,7 @@ class HFBackend:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from thinklab.tiny.model import resolve_model_path
+        from thinklab.models import resolve_model_path
 
         if threads:
             torch.set_num_threads(threads)

@@ -141,7 +141,7 @@ class OpenAIBackend:
     ) -> None:
         import httpx
 
-        from thinklab.tiny.model import TINY_ALIASES, resolve_model_path
+        from thinklab.models import TINY_ALIASES, resolve_model_path
 
         def local(name: str) -> str:
             # The weights live on the server: a local folder may hold only the tokenizer and template,

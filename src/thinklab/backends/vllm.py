@@ -183,7 +183,7 @@ class VLLMBackend:
     ) -> None:
         from transformers import AutoConfig, AutoTokenizer
 
-        from thinklab.tiny.model import resolve_model_path
+        from thinklab.models import resolve_model_path
 
         _require_vllm()
         if data_parallel_size < 1 or tensor_parallel_size < 1:

@@ -1,14 +1,18 @@
-"""`thinklab train ...`: thin wrappers over TRL trainers. SFT lives here; each method adds its own
-trainer command from a module `thinklab.cli.train_<name>` that defines `register(train_app)`."""
+"""`thinklab train sft|dpo|grpo|value`: each command's options are its trainer's config class; the
+command runs the trainer and prints where the model went."""
 
 from __future__ import annotations
 
-import importlib
+import json
 from pathlib import Path
 
 import typer
 
-_TRAINER_MODULES = ["thinklab.cli.train_dpo", "thinklab.cli.train_grpo", "thinklab.cli.train_value"]
+from thinklab.autothink.grpo import GRPORunConfig
+from thinklab.cli.build import config_command
+from thinklab.search.value_config import ValueTrainConfig
+from thinklab.thinkpo.dpo import DPORunConfig
+from thinklab.train.sft import SFTRunConfig
 
 
 def register(app: typer.Typer) -> None:
@@ -16,59 +20,46 @@ def register(app: typer.Typer) -> None:
         help="Fine-tune models with TRL (SFT, DPO, GRPO) and train value models.", no_args_is_help=True
     )
     app.add_typer(train, name="train")
-    for name in _TRAINER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(train)
 
-    @train.command("sft")
-    def sft_cmd(
-        data: Path = typer.Option(
-            ..., help="messages / sharegpt / alpaca JSONL (any format thinklab writes)."
-        ),
-        model: str = typer.Option("tiny", help="Base model: hub id, local dir, or `tiny`."),
-        out: Path = typer.Option(Path("runs/sft"), help="Output model directory."),
-        epochs: float = typer.Option(1.0, help="Training epochs (ignored when --max-steps > 0)."),
-        max_steps: int = typer.Option(-1, help="Optimizer steps (overrides epochs)."),
-        batch_size: int = typer.Option(16, help="Per-device batch size."),
-        grad_accum: int = typer.Option(1, help="Gradient accumulation steps."),
-        learning_rate: float = typer.Option(2e-4, help="Peak learning rate."),
-        max_length: int = typer.Option(1024, help="Longest sequence in tokens."),
-        lora: bool = typer.Option(False, help="Train a LoRA adapter (PEFT) instead of all weights."),
-        lora_r: int = typer.Option(16, help="LoRA rank."),
-        merge_lora: bool = typer.Option(True, help="Merge the adapter into the base weights when done."),
-        seed: int = typer.Option(42, help="Seed."),
-        save_steps: int = typer.Option(0, help="Checkpoint every N steps; a rerun then resumes (0: off)."),
-        trust_remote_code: bool = typer.Option(False, help="Allow model repos to run their own code."),
-        thinking_format: str | None = typer.Option(
-            None,
-            help="Thinking markers: r1 | qwen3 | qwen3-thinking | s1 | tiny, or a YAML file (default: recognised).",
-        ),
-    ) -> None:
+    @config_command(train, "sft", SFTRunConfig)
+    def sft_cmd(cfg: SFTRunConfig) -> None:
         """Supervised fine-tuning on a JSONL of problems and full responses (loss on responses only)."""
-        from thinklab.train.sft import SFTRunConfig, run_sft
+        from thinklab.train.sft import run_sft
 
-        cfg = SFTRunConfig(
-            model=model,
-            data=str(data),
-            out_dir=str(out),
-            epochs=epochs,
-            max_steps=max_steps,
-            batch_size=batch_size,
-            grad_accum=grad_accum,
-            learning_rate=learning_rate,
-            max_length=max_length,
-            lora=lora,
-            lora_r=lora_r,
-            lora_alpha=2 * lora_r,
-            merge_lora=merge_lora,
-            seed=seed,
-            save_steps=save_steps,
-            trust_remote_code=trust_remote_code,
-            thinking_format=thinking_format,
-        )
         typer.echo(f"saved {run_sft(cfg)}")
+
+    @config_command(train, "dpo", DPORunConfig)
+    def dpo_cmd(cfg: DPORunConfig) -> None:
+        """Direct preference optimisation with TRL (prompt = chat template, responses incl. <think>)."""
+        from thinklab.thinkpo.dpo import run_dpo
+
+        typer.echo(f"saved {run_dpo(cfg)}")
+
+    @config_command(train, "grpo", GRPORunConfig)
+    def grpo_cmd(cfg: GRPORunConfig) -> None:
+        """One GRPO run with TRL: an AutoThink stage (`--reward autothink --stage 1|2|3`) or plain GRPO."""
+        from thinklab.autothink.grpo import run_grpo
+
+        typer.echo(f"saved {run_grpo(cfg)}")
+
+    @config_command(train, "value", ValueTrainConfig)
+    def value_cmd(cfg: ValueTrainConfig) -> None:
+        """Train a token-level value head (VGS) on a causal LM backbone with the Transformers Trainer."""
+        from thinklab.search.train_value import run_train_value
+
+        path = run_train_value(cfg)
+        record = json.loads((Path(path) / "value_training.json").read_text())
+        final = record["losses"][-1] if record["losses"] else "n/a"
+        typer.echo(f"saved {path} ({record['steps']} steps, {record['minutes']} min, final loss {final})")
+        if "eval" in record:
+            ev = record["eval"]
+            se = f" ± {ev['mid_trace_auc_se']:.3f}" if ev.get("mid_trace_auc_se") else ""
+            typer.echo(
+                f"held-out AUC: all {_f3(ev['by_cut']['all']['auc'])}, "
+                f"mid-trace {_f3(ev.get('mid_trace_auc'))}{se}"
+            )
+
+
+def _f3(x: float | None) -> str:
+    """Three digits, like the s.e. beside it (an AUC is None when a cut holds one class only)."""
+    return "n/a" if x is None else f"{x:.3f}"

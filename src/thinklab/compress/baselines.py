@@ -152,7 +152,7 @@ def run_drop_baseline(
     from thinklab.compress.steps import StepSplitter
     from thinklab.data.jsonl import read_jsonl, write_jsonl
     from thinklab.data.traces import trace_from_row
-    from thinklab.tiny.model import resolve_model_path
+    from thinklab.models import resolve_model_path
 
     if method not in DROP_BASELINES:
         raise ThinklabError(f"unknown baseline {method!r}; choose one of {', '.join(DROP_BASELINES)}")

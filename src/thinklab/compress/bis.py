@@ -127,7 +127,7 @@ class BISScorer:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from thinklab.tiny.model import resolve_model_path
+        from thinklab.models import resolve_model_path
 
         cfg = cfg or ScorerConfig()
         self.cfg = cfg
@@ -225,7 +225,7 @@ class BISScorer:
 def scorer_fingerprint(cfg: ScorerConfig) -> str:
     """Identifies the scorer weights in cache keys: the name, and for a local dir its weights' size/mtime,
     so a retrained checkpoint at the same path never reuses stale scores."""
-    from thinklab.tiny.model import resolve_model_path
+    from thinklab.models import resolve_model_path
 
     path = Path(resolve_model_path(cfg.model))
     stamp = ""

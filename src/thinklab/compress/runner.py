@@ -27,8 +27,9 @@ from thinklab.compress.bis import ATTN_NORMS, BISJob, BISScorer, ScorerConfig, c
 from thinklab.compress.bis import scorer_fingerprint as _fingerprint
 from thinklab.compress.data import OUT_FORMATS, TraceItem, done_keys, load_items, output_row
 from thinklab.compress.search import Job, SearchConfig, SearchResult, run_lockstep
-from thinklab.compress.steps import StepSplitter
+from thinklab.compress.steps import StepSplitter, unescape
 from thinklab.compress.validator import Sample, Validator, ValidatorConfig
+from thinklab.config import option
 from thinklab.data.jsonl import append_jsonl, read_jsonl, write_jsonl
 from thinklab.errors import ThinklabError
 from thinklab.grading import extract_answer
@@ -38,45 +39,63 @@ REFERENCES = ("solution", "answer")
 
 @dataclass
 class CompressConfig:
-    data: str = ""
-    out: str = "runs/compress/compressed.jsonl"
-    fmt: str | None = None  # input tag format; None: detected per row
-    out_format: str = "messages"
-    limit: int | None = None
+    """`thinklab compress`: A*-Thought over a trace JSONL (BIS scorer, A* search, validator)."""
+
+    data: str = option(help="Trace JSONL (R1/Sky/s1 tags; response, thinking+solution or chat rows).")
+    out: str = option("runs/compress/compressed.jsonl", "Output SFT JSONL (resumed if present).")
+    trace_format: str | None = option(None, "Input tag format r1 | sky | s1 (default: detected per row).")
+    out_format: str = option("messages", "messages | sharegpt.")
+    limit: int | None = option(None, "Only the first N traces.")
     # steps
-    step_sep: str = "\n\n"
-    step_regex: str | None = None
+    step_sep: str = option("\\n\\n", "Step separator (escapes \\n, \\t understood).")
+    step_regex: str | None = option(None, "Split steps on this regex instead.")
     # BIS scorer
-    scorer: str = "tiny"
-    scorer_device: str | None = None
-    scorer_workers: int = 1
-    scorer_max_length: int | None = None
-    alpha: float = 0.5
-    attn_norm: str = "paper"
-    cache: str | None = None  # default: <out>.bis.jsonl
+    scorer: str = option("tiny", "BIS scorer LM (openai-community/gpt2 for real traces; `tiny` here).")
+    scorer_device: str | None = option(None, "cpu | cuda | cuda:N (default: cuda if available).")
+    scorer_workers: int = option(1, "Scorer processes (each loads the scorer; GPUs round-robin).")
+    scorer_max_length: int | None = option(None, "Truncate scorer inputs (default: model max positions).")
+    alpha: float = option(0.5, "BIS weight of the solution side (1-alpha: question side).")
+    attn_norm: str = option("paper", "ATTN normalisation: paper (mean) | code (divide by |t| only).")
+    cache: str | None = option(None, "BIS cache JSONL (default: <out>.bis.jsonl).")
     # validator
-    validator: str = "tiny"
-    validator_backend: str = "hf"
-    validator_args: str = ""
-    validator_format: str = "r1"
-    validator_chat: bool | None = None
-    validator_sampling: str = "temperature=0.6,top_p=0.95,max_tokens=1024"
-    validator_max_context: int | None = None
-    validator_pad_ratio: float | None = None  # None: 0.8 on the hf backend (length groups), off elsewhere
-    system: str | None = None  # validator system prompt for rows that have none
-    beta: float = 0.1
-    reference: str = "solution"
-    seed: int = 0
+    validator: str = option("tiny", "Validator model for costs and checks (hub id, dir, `tiny`).")
+    validator_backend: str = option("hf", "hf | vllm | openai | ray (replicas: docs/scaling.md).")
+    validator_args: str = option("", "k=v backend arguments, e.g. tensor_parallel_size=8.")
+    validator_format: str = option("r1", "Tag layout the validator was trained on: r1 | sky | s1.")
+    validator_chat: bool | None = option(
+        None,
+        "Chat-template the validator prompt (default: if it has one).",
+        flag="--validator-chat/--validator-raw",
+    )
+    validator_sampling: str = option(
+        "temperature=0.6,top_p=0.95,max_tokens=1024",
+        "Sampling for the answer check (the A*-Thought authors' defaults).",
+    )
+    validator_max_context: int | None = option(None, "Clip validator inputs to this many tokens.")
+    validator_pad_ratio: float | None = option(
+        None,
+        "Group validator calls by length (shortest >= ratio x longest); default 0.8 on hf, 0 = one call.",
+    )
+    system_prompt: str | None = option(None, "Validator system prompt for rows that carry none.")
+    beta: float = option(0.1, "Weight of the path cost g.")
+    reference: str = option("solution", "Answer to keep: solution (trace's own) | answer (row field).")
+    seed: int = option(0, "Seed of the validation sampling.")
     # search
-    min_steps: int = 5
-    max_steps: int = 20
-    expand: int = 2
-    span: int = 1  # thinklab option: radius of a chosen step's span (seed: 1)
-    min_kept: float = 0.0  # thinklab option: validate once the path holds this fraction of steps (seed: 0)
-    width: int = 64  # searches advanced in lockstep
-    batch_candidates: bool = True
-    overwrite: bool = False
-    trust_remote_code: bool = False
+    min_steps: int = option(5, "Search steps before the first validation.")
+    max_steps: int = option(20, "Search steps before falling back to the full thought.")
+    expand: int = option(2, "Candidates expanded per search step (W).")
+    span: int = option(1, "Radius of the span a chosen step brings in (authors: 1 = m-1..m+1).")
+    min_kept: float = option(
+        0.0, "Validate only once the path holds this fraction of the steps (authors: 0)."
+    )
+    width: int = option(64, "Traces searched in lockstep (validator batch across samples).")
+    batch_candidates: bool = option(True, "Score all candidates of a round in one call.")
+    overwrite: bool = option(False, "Start over instead of resuming.")
+    trust_remote_code: bool = option(False, "Allow model repos to run their own code.")
+
+    def __post_init__(self) -> None:
+        # The command line and YAML spell a separator as `\\n\\n`; the search needs the characters.
+        self.step_sep = unescape(self.step_sep)
 
     def check(self) -> None:
         if self.out_format not in OUT_FORMATS:
@@ -140,7 +159,7 @@ def run_compress(
     console = console or Console(stderr=True)
     splitter = StepSplitter(cfg.step_sep, cfg.step_regex)
     search_cfg = SearchConfig(cfg.min_steps, cfg.max_steps, cfg.expand, cfg.span, cfg.min_kept)
-    items = load_items(cfg.data, cfg.fmt, cfg.limit)
+    items = load_items(cfg.data, cfg.trace_format, cfg.limit)
     out = Path(cfg.out)
     if cfg.overwrite:
         for p in (out, Path(cfg.summary_path())):
@@ -192,7 +211,7 @@ def run_compress(
                 beta=cfg.beta,
                 fmt=cfg.validator_format,
                 chat=cfg.validator_chat,
-                system=cfg.system,
+                system=cfg.system_prompt,
                 sampling=sampling,
                 max_context=cfg.validator_max_context,
                 pad_ratio=cfg.validator_pad_ratio

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 
-def summary_table(summary: dict, title: str | None = None) -> Table:
-    table = Table(title=title or f"{summary['model']} on {summary['task']}")
+def summary_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
+    """(columns, rows) of a run's summary, one row per budget: what the table after an eval shows."""
     cols = ["budget", "acc %", "± se", "tokens", "think tok", "trunc %", "think %", "format %", "ACU"]
     extra = sorted(
         {
@@ -23,8 +23,7 @@ def summary_table(summary: dict, title: str | None = None) -> Table:
     too_long = any(m.get("prompt_too_long") for m in summary["budgets"].values())
     if too_long:  # only then: most runs never have one, and the table is wide already
         cols.append("too long")
-    for c in cols + extra:
-        table.add_column(c, justify="right")
+    rows = []
     for budget, m in summary["budgets"].items():
         if not m:
             continue
@@ -42,8 +41,27 @@ def summary_table(summary: dict, title: str | None = None) -> Table:
         if too_long:
             row.append(str(m.get("prompt_too_long", 0)))
         row += [f"{100 * m[k]:.1f}" if k in m else "" for k in extra]
+        rows.append(row)
+    return cols + extra, rows
+
+
+def summary_table(summary: dict, title: str | None = None) -> Table:
+    table = Table(title=title or f"{summary['model']} on {summary['task']}")
+    cols, rows = summary_rows(summary)
+    for c in cols:
+        table.add_column(c, justify="right")
+    for row in rows:
         table.add_row(*row)
     return table
+
+
+def summary_markdown(summary: dict, title: str | None = None) -> str:
+    """The same table as markdown, under a `###` heading (the run's model and task, or `title`)."""
+    cols, rows = summary_rows(summary)
+    lines = [f"### {title or summary['model'] + ' on ' + summary['task']}", ""]
+    lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
 
 
 def level_table(summary: dict, budget: str) -> Table | None:

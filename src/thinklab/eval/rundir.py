@@ -136,7 +136,7 @@ def count_parameters(model: str) -> int | None:
     import math
     import struct
 
-    from thinklab.tiny.model import resolve_model_path
+    from thinklab.models import resolve_model_path
 
     path = Path(resolve_model_path(model, weights=False))
     files = sorted(path.glob("*.safetensors")) if path.is_dir() else []
@@ -161,7 +161,7 @@ def model_fingerprint(model: str) -> str:
     path (a retrained `tiny`, a fine-tune written over its old dir). Local dirs: config and tokenizer
     files plus, per weight file, its size and the hash of its first and last MiB (fast even for 64 GB of
     shards). Hub ids: the id itself (pin `revision` in backend args for exact reuse)."""
-    from thinklab.tiny.model import resolve_model_path
+    from thinklab.models import resolve_model_path
 
     path = Path(resolve_model_path(model, weights=False))
     if not path.is_dir():

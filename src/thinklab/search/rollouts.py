@@ -26,6 +26,7 @@ from typing import Any
 
 from thinklab.backends import SamplingParams, load_backend_from_args
 from thinklab.backends.forcing import thinking_format
+from thinklab.config import option
 from thinklab.data.jsonl import append_jsonl, read_jsonl
 from thinklab.errors import ThinklabError
 from thinklab.prompting.modes import ChatPrompt, continue_prompt, prompt_for
@@ -36,30 +37,35 @@ LABEL_WRONG, LABEL_CORRECT, LABEL_UNFINISHED = 0, 1, 2
 
 @dataclass
 class RolloutConfig:
-    model: str = "tiny"
-    task: str = "arith:train"
-    out: str = "runs/rollouts/train.jsonl"
-    split: str = "test"  # the task's split name (arith variants pick their own split)
-    levels: tuple[int, ...] = ()  # keep only problems with these `level`s (empty: all)
-    limit: int | None = None
-    n_rollins: int = 2
-    cuts: tuple[float, ...] = (0.25, 0.5, 0.75)
-    n_rollouts: int = 4
-    max_tokens: int = 512
-    sampling: str = "temperature=0.8,top_p=0.95"
+    """`thinklab rollouts`: value-model training data (roll-ins cut, rolled out, labelled)."""
+
+    model: str = option("tiny", "Policy: hub id, local model dir, or `tiny`.")
+    task: str = option("arith:train", "Task to draw problems from (use a training split).")
+    out: str = option("runs/rollouts/train.jsonl", "Output JSONL (resumed if it exists).")
+    split: str = option("test", "Split name passed to the task loader (arith variants fix their own).")
+    levels: tuple[int, ...] = option((), "Keep only problems of these difficulty levels, e.g. 6,7,8.")
+    limit: int | None = option(None, "At most N problems (after the level filter).")
+    n_rollins: int = option(2, "Policy traces per problem to cut into roll-ins.")
+    cuts: tuple[float, ...] = option((0.25, 0.5, 0.75), "Cut points as fractions of each roll-in's tokens.")
+    n_rollouts: int = option(4, "Roll-outs sampled from each cut.")
+    max_tokens: int = option(512, "Length cap of roll-in + roll-out (beyond it: class 2).")
+    sampling: str = option("temperature=0.8,top_p=0.95", "k=v list for the policy's sampling.")
     # Roll-ins may be drawn with other settings than roll-outs, e.g. `temperature=0` (the policy's greedy
     # trace, one per problem): where greedy decoding errs systematically but samples rarely do, greedy
     # roll-ins give the value model the wrong prefixes that sampled ones almost never contain.
-    rollin_sampling: str = ""  # empty: the same as `sampling`
-    prompt_mode: str = "standard"
-    system_prompt: str | None = None
-    backend: str = "hf"
-    backend_args: str = ""
-    data_dir: str | None = None
-    seed: int = 0
-    chunk_size: int = 32
-    overwrite: bool = False
-    trust_remote_code: bool = False
+    rollin_sampling: str = option(
+        "",
+        "k=v sampling for the roll-ins only, e.g. temperature=0 (greedy; with n_rollins 1). Empty: sampling.",
+    )
+    prompt_mode: str = option("standard", "standard | no-think | ellipsis.")
+    system_prompt: str | None = option(None, "Optional system prompt.")
+    backend: str = option("hf", "hf | vllm | openai | ray (replicas: docs/scaling.md).")
+    backend_args: str = option("", "k=v list for the backend.")
+    data_dir: str | None = option(None, "Benchmark data folder (else $THINKLAB_DATA_DIR).")
+    seed: int = option(0, "Sampling seed.")
+    chunk_size: int = option(32, "Problems per batch and per write to disk.")
+    overwrite: bool = option(False, "Start over instead of resuming.")
+    trust_remote_code: bool = option(False, "Allow model repos to run their own code.")
 
     def identity(self) -> dict[str, Any]:
         """Settings that change the file's rows, and the policy's *content* (a retrained `tiny` at the

@@ -31,6 +31,7 @@ from typing import Any
 
 from thinklab.backends import SamplingParams, load_backend_from_args, parse_kv
 from thinklab.backends.forcing import BUDGET_MODES, BudgetConfig, thinking_format
+from thinklab.config import option
 from thinklab.errors import ThinklabError
 from thinklab.eval import metrics, rundir
 from thinklab.prompting.modes import PROMPT_MODES, ChatPrompt, prompt_for
@@ -52,35 +53,44 @@ SCORERS = ("value", "logprob")
 
 @dataclass
 class SearchConfig:
-    model: str = "tiny"
-    task: str = "arith"
-    strategies: tuple[str, ...] = ("majority",)
-    budgets: tuple[int, ...] = (1, 2, 4, 8)
-    value_model: str | None = None
-    scorer: str = "value"  # what best-of-N ranks by: the value model or the policy's mean log-prob
-    sampling: str = "temperature=0.8,top_p=0.95"
-    max_tokens: int = 512  # per trace (sample or beam): thinking budget for forcing, length cap for beams
-    block_size: int = 64
-    beam_width: int = 2
-    tree_blocks: int = 4  # DVTS: blocks in flight per tree
-    prompt_mode: str = "standard"
-    budget_mode: str = "cap"
-    answer_tokens: int = 32
-    extend: int = 0
-    extend_str: str = "Wait"
-    backend: str = "hf"
-    backend_args: str = ""
-    value_args: str = ""  # e.g. device=cuda:1,batch_size=32,dtype=bfloat16
-    limit: int | None = None
-    seed: int = 0
-    out: str = "runs"
-    data_dir: str | None = None
-    system_prompt: str | None = None
-    chunk_size: int = 64
-    overwrite: bool = False
-    trust_remote_code: bool = False
-    # answer extraction policy (eval's build_summary reads it); None: the task's own
-    extraction: str | None = None
+    """`thinklab search`: test-time search strategies at several compute budgets."""
+
+    model: str = option("tiny", "Policy: hub id, local model dir, or `tiny`.")
+    task: str = option("arith", "Registry name (see `thinklab tasks list`) or jsonl:PATH.")
+    strategies: tuple[str, ...] = option(
+        ("majority",), "Comma-separated: single, majority, weighted, bon, beam, dvts."
+    )
+    budgets: tuple[int, ...] = option(
+        (1, 2, 4, 8), "Widths: samples per problem (voting) or blocks in flight (beam, dvts)."
+    )
+    value_model: str | None = option(
+        None, "Value model dir from `thinklab train value` (weighted, beam, dvts, bon)."
+    )
+    rank_by: str = option("value", "What best-of-N ranks by: value | logprob (the policy's mean log-prob).")
+    sampling: str = option("temperature=0.8,top_p=0.95", "k=v list for the policy's sampling.")
+    max_tokens: int = option(512, "Per trace: thinking budget of a sample, length cap of a beam.")
+    block_size: int = option(64, "Tokens per block (beam search unit; also used to count blocks).")
+    beam_width: int = option(2, "Continuations sampled per kept beam per round (VGS beamK).")
+    tree_blocks: int = option(4, "DVTS: blocks in flight per independent tree.")
+    prompt_mode: str = option("standard", "standard | no-think | ellipsis.")
+    budget_mode: str = option("cap", "cap | force-answer (s1), for samples and capped beams.")
+    answer_tokens: int = option(32, "Answer allowance after a forced close (force-answer).")
+    extend: int = option(0, "s1: times to replace the end of thinking with extend_str (samples).")
+    extend_str: str = option("Wait", "String appended when thinking is extended.")
+    backend: str = option("hf", "hf | vllm | openai | ray (replicas: docs/scaling.md).")
+    backend_args: str = option("", "k=v list for the policy backend.")
+    value_args: str = option("", "k=v list for the value model: device, batch_size, dtype.")
+    limit: int | None = option(None, "Only the first N problems.")
+    seed: int = option(0, "Sampling seed.")
+    out: str = option("runs", "Parent folder of run directories.")
+    data_dir: str | None = option(None, "Benchmark data folder (else $THINKLAB_DATA_DIR).")
+    system_prompt: str | None = option(None, "Optional system prompt.")
+    chunk_size: int = option(64, "Problems per batch and per write to disk.")
+    overwrite: bool = option(False, "Start over instead of resuming.")
+    trust_remote_code: bool = option(False, "Allow model repos to run their own code.")
+    extraction: str | None = option(
+        None, "Answer extraction policy: strict | harness (default: the task's own; docs/grading.md)."
+    )
 
     def identity(self, strategy: str) -> dict[str, Any]:
         """Settings that change one strategy's results (they name its run dir). Budgets and limit are
@@ -93,7 +103,7 @@ class SearchConfig:
             "overwrite",
             "value_args",
             "value_model",
-            "scorer",
+            "rank_by",
             "beam_width",
             "tree_blocks",
         }
@@ -101,10 +111,10 @@ class SearchConfig:
         if ident.get("extraction") is None:  # the task's own policy: run dirs named as before the field
             ident.pop("extraction", None)
         ident["strategy"] = strategy
-        if needs_value(strategy, self.scorer):
+        if needs_value(strategy, self.rank_by):
             ident["value_model"] = self.value_model
         if strategy == "bon":
-            ident["scorer"] = self.scorer
+            ident["scorer"] = self.rank_by  # the key's old name keeps existing run dirs resumable
         if strategy in ("beam", "dvts"):
             ident["beam_width"] = self.beam_width
             # beams are cut at max_tokens; budget forcing only matters for the forced answer
@@ -163,12 +173,12 @@ def check_config(cfg: SearchConfig) -> None:
     for s in cfg.strategies:
         if s not in STRATEGIES:
             raise ThinklabError(f"unknown strategy {s!r}; choose from {', '.join(STRATEGIES)}")
-        if needs_value(s, cfg.scorer) and not cfg.value_model:
+        if needs_value(s, cfg.rank_by) and not cfg.value_model:
             raise ThinklabError(
                 f"strategy {s!r} needs --value-model DIR (train one with `thinklab train value`)"
             )
-    if cfg.scorer not in SCORERS:
-        raise ThinklabError(f"unknown --scorer {cfg.scorer!r}; choose one of {', '.join(SCORERS)}")
+    if cfg.rank_by not in SCORERS:
+        raise ThinklabError(f"unknown --rank-by {cfg.rank_by!r}; choose one of {', '.join(SCORERS)}")
     if len(set(cfg.strategies)) != len(cfg.strategies):
         raise ThinklabError(f"--strategy lists a strategy twice: {','.join(cfg.strategies)}")
     if not cfg.budgets or min(cfg.budgets) < 1:
@@ -237,7 +247,7 @@ def run_search(
     todo = [k for k in range(len(chunks)) if any(missing[(k, s)] for s in cfg.strategies)]
     if todo and backend is None:
         backend = load_backend_from_args(cfg.backend, cfg.model, cfg.backend_args, cfg.trust_remote_code)
-    if todo and value_fn is None and any(needs_value(s, cfg.scorer) for s in cfg.strategies):
+    if todo and value_fn is None and any(needs_value(s, cfg.rank_by) for s in cfg.strategies):
         from thinklab.search.value_model import ValueFunction
 
         value_fn = ValueFunction.load(cfg.value_model, **parse_kv(cfg.value_args))  # type: ignore[arg-type]
@@ -347,7 +357,7 @@ class _Ctx:
                 key = (
                     "none"
                     if s in ("single", "majority")
-                    else ("logprob" if s == "bon" and cfg.scorer == "logprob" else "value")
+                    else ("logprob" if s == "bon" and cfg.rank_by == "logprob" else "value")
                 )
                 if key not in scored:
                     scored[key] = copy.deepcopy(pool) if key != "none" else pool

@@ -22,12 +22,14 @@ import statistics
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from thinklab.errors import ThinklabError
+from thinklab.models import begin
 from thinklab.search.rollouts import LABEL_CORRECT, LABEL_UNFINISHED, read_rollouts
+from thinklab.search.value_config import LOSS_ON, ValueTrainConfig
 from thinklab.search.value_model import (
     ValueFunction,
     ValueHeadConfig,
@@ -35,41 +37,7 @@ from thinklab.search.value_model import (
     encode,
     require_value_dir,
 )
-from thinklab.train.checkpoints import begin
 from thinklab.train.precision import default_bf16
-
-
-@dataclass
-class ValueTrainConfig:
-    data: str = ""
-    model: str = "tiny"  # backbone: the policy itself in VGS (R1-Distill-1.5B), here the tiny model
-    init_from: str | None = None  # a trained value-model dir to go on training (more data, more epochs)
-    out_dir: str = "runs/value"
-    eval_data: str | None = None  # held-out rollouts: AUC is measured after training
-    epochs: float = 1.0
-    max_steps: int = -1
-    batch_size: int = 16
-    grad_accum: int = 1
-    learning_rate: float = 1e-4
-    min_lr_rate: float = 0.1
-    warmup_ratio: float = 0.05
-    weight_decay: float = 0.1
-    max_grad_norm: float = 5.0
-    max_length: int = 1024
-    num_labels: int = 3
-    dropout: float = 0.05
-    logprob_features: bool = False  # head also reads the policy's log-prob statistics (not in VGS)
-    freeze_backbone: bool = False  # train the head only (VGS trains both); fewer weights to overfit with
-    loss_on: str = "roll-out"  # tokens the loss reads: "roll-out" (VGS) or "generated" (roll-in too)
-    bf16: bool | None = None  # default: where native (bf16 GPU, or CPU with AVX512-BF16/AMX)
-    seed: int = 42
-    logging_steps: int = 10
-    save_steps: int = 0  # >0: Trainer checkpoints every N steps, and a rerun resumes from the last
-    trust_remote_code: bool = False
-    extra_args: dict = field(default_factory=dict)  # any other TrainingArguments field
-
-
-LOSS_ON = ("roll-out", "generated")
 
 
 def build_examples(
@@ -133,11 +101,11 @@ class ValueCollator:
 
 
 def run_train_value(cfg: ValueTrainConfig) -> Path:
-    """Train a value model on a rollout file and save it to `cfg.out_dir`; returns the dir."""
+    """Train a value model on a rollout file and save it to `cfg.out`; returns the dir."""
     import torch
     from transformers import AutoTokenizer, Trainer, TrainingArguments
 
-    from thinklab.tiny.model import resolve_model_path
+    from thinklab.models import resolve_model_path
 
     rows = read_rollouts(cfg.data)
     base = str(require_value_dir(cfg.init_from)) if cfg.init_from else resolve_model_path(cfg.model)
@@ -161,7 +129,7 @@ def run_train_value(cfg: ValueTrainConfig) -> Path:
         )
     if cfg.freeze_backbone:
         model.backbone.requires_grad_(False)  # the Trainer's optimizer skips frozen parameters
-    run = begin(cfg.out_dir, asdict(cfg), cfg.save_steps)  # written to a sibling, renamed when complete
+    run = begin(cfg.out, asdict(cfg), cfg.save_steps)  # written to a sibling, renamed when complete
     out = run.staging
     cuda = torch.cuda.is_available()
     bf16 = default_bf16(cfg.bf16)

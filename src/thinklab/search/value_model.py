@@ -330,7 +330,7 @@ class ValueModel(nn.Module):
         `cfg.logprob_features` also a frozen copy of that causal LM, whose log-probs the head reads."""
         from transformers import AutoModel, AutoModelForCausalLM
 
-        from thinklab.tiny.model import resolve_model_path
+        from thinklab.models import resolve_model_path
 
         path = resolve_model_path(model)
         cfg = cfg or ValueHeadConfig()

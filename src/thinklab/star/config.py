@@ -94,7 +94,7 @@ class InitConfig:
 
 @dataclass
 class StarConfig:
-    out_dir: str = "runs/star"
+    out: str = "runs/star"
     base_model: str = "tiny"
     rounds: int = 3
     seed: int = 0
@@ -133,11 +133,11 @@ class StarConfig:
     trust_remote_code: bool = False
 
     def identity(self) -> dict[str, Any]:
-        """Everything that changes results; `rounds` and `out_dir` are left out so a finished run can be
+        """Everything that changes results; `rounds` and `out` are left out so a finished run can be
         extended with more rounds by `--resume`."""
         d = asdict(self)
         d.pop("rounds")
-        d.pop("out_dir")
+        d.pop("out")
         return d
 
     def identity_hash(self) -> str:

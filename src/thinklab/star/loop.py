@@ -66,7 +66,7 @@ class StarRun:
         cfg.validate()
         _quiet_datasets()
         self.cfg = cfg
-        self.dir = Path(cfg.out_dir)
+        self.dir = Path(cfg.out)
         self.log = log or (lambda msg: print(msg, flush=True))
         state_path = self.dir / STATE
         if overwrite and self.dir.exists():
@@ -80,7 +80,7 @@ class StarRun:
             if self.state.get("identity") != cfg.identity_hash():
                 raise ThinklabError(
                     f"{self.dir} was started with other settings (config hash {self.state.get('identity')} vs "
-                    f"{cfg.identity_hash()}); use the same config, another out_dir, or --overwrite"
+                    f"{cfg.identity_hash()}); use the same config, another out, or --overwrite"
                 )
         else:
             self.dir.mkdir(parents=True, exist_ok=True)
@@ -184,7 +184,7 @@ class StarRun:
             return
         cfg = self.cfg
         if cfg.init is None:
-            from thinklab.tiny.model import resolve_model_path
+            from thinklab.models import resolve_model_path
 
             self.state["models"]["0"] = resolve_model_path(cfg.base_model)
             self._complete("init", model=self.state["models"]["0"], warm_start=False)
@@ -342,7 +342,7 @@ class StarRun:
             SFTRunConfig(
                 model=start,
                 data=str(data),
-                out_dir=str(tmp),
+                out=str(tmp),
                 epochs=t.epochs,
                 max_steps=t.max_steps,
                 batch_size=t.batch_size,

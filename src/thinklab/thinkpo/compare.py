@@ -1,4 +1,4 @@
-"""Before/after table for ThinkPO from `thinklab eval` run dirs (`python -m thinklab.thinkpo.compare`).
+"""Before/after table and plot for ThinkPO from `thinklab eval` run dirs (`thinklab report thinkpo`).
 
 ThinkPO's claim is two-sided: responses get longer *and* accuracy goes up. The table puts both side by
 side per run (and per level when the task has levels), from the runs' `summary.json` files only, so
@@ -8,7 +8,6 @@ every number in docs/thinkpo.md can be traced to a run dir.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -54,16 +53,56 @@ def compare_table(runs: dict[str, str | Path] | Iterable[tuple[str, str | Path]]
     return "\n".join(lines)
 
 
-def main(argv: list[str]) -> None:
-    """`python -m thinklab.thinkpo.compare LABEL=RUN_DIR ...`"""
+def parse_runs(args: Iterable[str]) -> list[tuple[str, str]]:
+    """`LABEL=RUN_DIR` arguments as (label, run dir) pairs; a label may repeat (one phase, several tasks)."""
+    from thinklab.errors import ThinklabError
+
     runs = []
-    for arg in argv:
+    for arg in args:
         label, sep, path = arg.partition("=")
-        if not sep:
-            raise SystemExit(f"expected LABEL=RUN_DIR, got {arg!r}")
-        runs.append((label, path))  # a label may repeat (one phase, several tasks)
-    print(compare_table(runs))
+        if not sep or not label or not path:
+            raise ThinklabError(f"expected LABEL=RUN_DIR, got {arg!r}")
+        runs.append((label, path))
+    if not runs:
+        raise ThinklabError("give at least one LABEL=RUN_DIR")
+    return runs
 
 
-if __name__ == "__main__":
-    main(sys.argv[1:])
+def plot_compare(runs: Iterable[tuple[str, str | Path]], out: str | Path) -> Path:
+    """Accuracy against mean response tokens, one point per (label, task, budget), one colour per label
+    and one marker per task: ThinkPO should move points up and to the right (longer and more accurate)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
+    colours: dict[str, str] = {}
+    markers: dict[str, str] = {}
+    for label, run in runs:
+        s = _summary(run)
+        colour = colours.setdefault(label, f"C{len(colours) % 10}")
+        marker = markers.setdefault(s["task"], "osD^v<>"[len(markers) % 7])
+        for budget, b in s["budgets"].items():
+            ax.errorbar(
+                b.get("mean_tokens", 0), 100 * b["accuracy"], yerr=100 * b.get("accuracy_stderr", 0),
+                marker=marker, color=colour, capsize=3, linestyle="none",
+            )  # fmt: skip
+            ax.annotate(
+                f"{s['task']}@{budget}", (b.get("mean_tokens", 0), 100 * b["accuracy"]),
+                textcoords="offset points", xytext=(4, 4), fontsize=7, color="gray",
+            )  # fmt: skip
+    for label, colour in colours.items():
+        ax.plot([], [], "o", color=colour, label=label)
+    ax.set_xlabel("mean response tokens")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("ThinkPO: accuracy vs response length per run")
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out

@@ -20,51 +20,68 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from thinklab.config import option
 from thinklab.data.writers import read_pairs
 from thinklab.errors import ThinklabError
+from thinklab.models import begin
 from thinklab.prompting.modes import MARKER_FILE, R1, ThinkingFormat, format_for, training_prompt
-from thinklab.train.checkpoints import begin
 
 
 @dataclass
 class DPORunConfig:
-    model: str = "tiny"
-    data: str = ""
-    out_dir: str = "runs/dpo"
-    ref_model: str | None = None  # None: frozen copy of `model` (LoRA: the adapter-disabled base)
-    beta: float = 0.01
-    loss_type: str = "sigmoid"
+    """`thinklab train dpo`: TRL's DPOTrainer on prompt/chosen/rejected pairs (ThinkPO's trainer)."""
+
+    model: str = option("tiny", "Policy to start from: hub id, local dir, or `tiny`.")
+    data: str = option(help="Preference JSONL (prompt/chosen/rejected; `pairs thinkpo` output).")
+    out: str = option("runs/dpo", "Output model directory.")
+    ref_model: str | None = option(
+        None, "Reference model (default: a frozen copy of model; with lora the adapter-free base)."
+    )
+    beta: float = option(0.01, "DPO beta (ThinkPO: 0.01).")
+    loss_type: str = option("sigmoid", "TRL loss type (sigmoid = DPO).")
     # > 0 adds TRL's "sft" loss (NLL of the chosen response) with this weight: RPO. Plain DPO can
     # satisfy its margin by pushing the rejected (short) traces down without making the chosen (long)
     # ones likely; on the tiny model that destroyed the policy (docs/thinkpo.md).
-    sft_weight: float = 0.0
-    learning_rate: float = 3e-7
-    epochs: float = 1.0
-    max_steps: int = -1
-    batch_size: int = 8
-    grad_accum: int = 1
-    lr_scheduler: str = "cosine"
-    warmup_ratio: float = 0.1
-    max_length: int = 1024
-    precompute_ref_log_probs: bool = False
-    lora: bool = False
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    merge_lora: bool = True
-    bf16: bool | None = (
-        None  # default: on with CUDA bf16 support; off on CPU (imprecise log-probs, no speed-up)
+    sft_weight: float = option(
+        0.0, "Weight of an added NLL loss on the chosen responses (RPO); 0 = plain DPO."
     )
-    gradient_checkpointing: bool = False
-    seed: int = 42
-    logging_steps: int = 10
-    save_steps: int = 0  # >0: a checkpoint every N steps, and a rerun resumes from the last one
-    trust_remote_code: bool = False
-    thinking_format: str | None = None  # family name or YAML file; None: recognised from the model
-    extra_args: dict = field(default_factory=dict)  # any other DPOConfig field
+    learning_rate: float = option(3e-7, "Peak learning rate (ThinkPO: 3e-7 for 7B).")
+    epochs: float = option(1.0, "Training epochs (ignored when max_steps > 0).")
+    max_steps: int = option(-1, "Optimizer steps (overrides epochs).")
+    batch_size: int = option(8, "Per-device batch size (pairs).")
+    grad_accum: int = option(1, "Gradient accumulation steps.")
+    lr_scheduler: str = option("cosine", "Learning-rate schedule (Transformers' names).")
+    warmup_ratio: float = option(0.1, "Warmup as a fraction of the steps.")
+    max_length: int = option(1024, "Longest prompt+response in tokens (ThinkPO: 8192).")
+    precompute_ref_log_probs: bool = option(
+        False, "Compute reference log-probs once before training (saves memory)."
+    )
+    lora: bool = option(False, "Train a LoRA adapter (PEFT) instead of all weights.")
+    lora_r: int = option(16, "LoRA rank.")
+    lora_alpha: int | None = option(None, "LoRA alpha (default: 2 x lora_r).")
+    lora_dropout: float = option(0.05, "LoRA dropout.")
+    merge_lora: bool = option(True, "Merge the adapter into the base weights when done.")
+    bf16: bool | None = option(
+        None,
+        "bf16 training (default: on with CUDA bf16 support; off on CPU: imprecise log-probs, no speed-up).",
+    )
+    gradient_checkpointing: bool = option(False, "Recompute activations in the backward pass (less memory).")
+    seed: int = option(42, "Seed.")
+    logging_steps: int = option(10, "Log every N steps.")
+    save_steps: int = option(0, "Checkpoint every N steps; a rerun then resumes from the latest (0: off).")
+    trust_remote_code: bool = option(False, "Allow model repos to run their own code.")
+    thinking_format: str | None = option(
+        None,
+        "Thinking markers: r1 | qwen3 | qwen3-thinking | s1 | tiny, or a YAML file (default: recognised).",
+    )
+    extra_args: dict = option(factory=dict, help="Any other TRL DPOConfig field (--config / --set only).")
+
+    def __post_init__(self) -> None:
+        if self.lora_alpha is None:
+            self.lora_alpha = 2 * self.lora_r
 
 
 def build_rows(data: str, tokenizer, fmt: ThinkingFormat = R1) -> list[dict]:
@@ -82,13 +99,13 @@ def build_rows(data: str, tokenizer, fmt: ThinkingFormat = R1) -> list[dict]:
 
 
 def run_dpo(cfg: DPORunConfig) -> Path:
-    """Train with DPO and save a loadable model dir at `cfg.out_dir` (LoRA merged by default)."""
+    """Train with DPO and save a loadable model dir at `cfg.out` (LoRA merged by default)."""
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import DPOConfig, DPOTrainer
 
-    from thinklab.tiny.model import resolve_model_path
+    from thinklab.models import resolve_model_path
 
     base = resolve_model_path(cfg.model)
     tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=cfg.trust_remote_code)
@@ -112,7 +129,7 @@ def run_dpo(cfg: DPORunConfig) -> Path:
             target_modules="all-linear",
             task_type="CAUSAL_LM",
         )
-    run = begin(cfg.out_dir, asdict(cfg), cfg.save_steps)  # written to a sibling, renamed when complete
+    run = begin(cfg.out, asdict(cfg), cfg.save_steps)  # written to a sibling, renamed when complete
     cuda = torch.cuda.is_available()
     bf16 = cfg.bf16 if cfg.bf16 is not None else (cuda and torch.cuda.is_bf16_supported())
     args = DPOConfig(

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from thinklab.config import option
 from thinklab.data.jsonl import read_jsonl, write_jsonl
 from thinklab.data.writers import Pair, example_from_row, split_chat, to_dpo
 from thinklab.errors import DataError, ThinklabError
@@ -92,30 +93,36 @@ class PairsConfig:
     long side alone (longest vs shortest correct sample of each problem).
     """
 
-    out: str = "pairs.jsonl"
-    long: str | None = None
-    short: str | None = None
-    long_model: str | None = None
-    short_model: str | None = None
-    task: str | None = None  # needed to sample, and to look up problem text / gold answers by id
-    data_dir: str | None = None
-    limit: int | None = None
-    n: int = 1
-    sampling: str = ""
-    max_tokens: int = 1024
-    prompt_mode: str = "standard"
-    backend: str = "hf"
-    backend_args: str = ""
-    seed: int = 0
-    samples_dir: str | None = None  # default: <out dir>/samples
-    system: str | None = None  # system prompt to attach to every pair (if the responses used one)
-    tokenizer: str | None = None  # measure lengths with this tokenizer (model dir / hub id / `tiny`)
-    min_gap: int = 1
-    min_ratio: float = 1.0
-    select: str = "all"
-    size: int | None = None
-    fmt: str = "conversational"
-    trust_remote_code: bool = False
+    out: str = option("runs/thinkpo/pairs.jsonl", "Output JSONL of pairs.")
+    long: str | None = option(None, "Long responses: JSONL or a `thinklab eval` run dir.")
+    short: str | None = option(
+        None, "Short responses (same problems). Omit both short options to pair within the long side."
+    )
+    long_model: str | None = option(None, "Sample the long side from this model instead.")
+    short_model: str | None = option(None, "Sample the short side from this model instead.")
+    task: str | None = option(
+        None, "Task to sample on, and to look up problems/answers by id (e.g. arith:train)."
+    )
+    data_dir: str | None = option(None, "Benchmark data folder for task.")
+    limit: int | None = option(None, "Only the first N problems of task when sampling.")
+    n: int = option(1, "Samples per problem when sampling.")
+    sampling: str = option("", "k=v list for sampling, e.g. temperature=0.7,top_p=0.9.")
+    max_tokens: int = option(1024, "Token budget per sampled response.")
+    prompt_mode: str = option("standard", "standard | no-think | ellipsis (when sampling).")
+    backend: str = option("hf", "hf | vllm | openai | ray (when sampling).")
+    backend_args: str = option("", "k=v list passed to the backend.")
+    seed: int = option(0, "Sampling seed.")
+    samples_dir: str | None = option(None, "Run dirs of the sampled sides (default: <out dir>/samples).")
+    system_prompt: str | None = option(None, "System prompt to attach to every pair (and to sample with).")
+    tokenizer: str | None = option(
+        None, "Measure lengths in this model's tokens (default: recorded token counts, else words)."
+    )
+    min_gap: int = option(1, "Chosen must be at least this much longer than rejected.")
+    min_ratio: float = option(1.0, "...and at least this many times as long.")
+    select: str = option("all", "Length-gap bucket: all | short | middle | long.")
+    size: int | None = option(None, "Pairs in the bucket (default: a third of them; seed 1000).")
+    out_format: str = option("conversational", "conversational (message lists) | plain (strings).")
+    trust_remote_code: bool = option(False, "Allow model repos to run their own code.")
 
 
 @dataclass
@@ -253,7 +260,7 @@ def sample_responses(model: str, cfg: PairsConfig, tag: str) -> list[Response]:
             seed=cfg.seed,
             out=str(samples / tag),
             data_dir=cfg.data_dir,
-            system_prompt=cfg.system,
+            system_prompt=cfg.system_prompt,
             trust_remote_code=cfg.trust_remote_code,
         )
     )
@@ -357,11 +364,13 @@ def _lengths(items: Sequence[int]) -> dict[str, float]:
 
 def build_pairs(cfg: PairsConfig) -> PairsResult:
     """Load or sample both sides, grade, pair, select by gap, write TRL rows and a stats file."""
-    if cfg.fmt not in PAIR_FORMATS:
-        raise ThinklabError(f"unknown --format {cfg.fmt!r}; choose one of {', '.join(PAIR_FORMATS)}")
+    if cfg.out_format not in PAIR_FORMATS:
+        raise ThinklabError(
+            f"unknown --out-format {cfg.out_format!r}; choose one of {', '.join(PAIR_FORMATS)}"
+        )
     if cfg.select not in GAP_BUCKETS:
         raise ThinklabError(f"unknown --select {cfg.select!r}; choose one of {', '.join(GAP_BUCKETS)}")
-    if cfg.fmt == "plain" and cfg.system is not None:
+    if cfg.out_format == "plain" and cfg.system_prompt is not None:
         raise ThinklabError("plain pairs have no place for a system prompt; use --format conversational")
     if bool(cfg.long) == bool(cfg.long_model):
         raise ThinklabError("give the long side as exactly one of --long FILE or --long-model MODEL")
@@ -383,7 +392,7 @@ def build_pairs(cfg: PairsConfig) -> PairsResult:
     if cfg.tokenizer:
         from transformers import AutoTokenizer
 
-        from thinklab.tiny.model import resolve_model_path
+        from thinklab.models import resolve_model_path
 
         tok = AutoTokenizer.from_pretrained(
             resolve_model_path(cfg.tokenizer, weights=False), trust_remote_code=cfg.trust_remote_code
@@ -397,7 +406,7 @@ def build_pairs(cfg: PairsConfig) -> PairsResult:
     pairs = make_pairs(long, short, min_gap=cfg.min_gap, min_ratio=cfg.min_ratio)
     chosen = select_by_gap(pairs, cfg.select, cfg.size)
     out = Path(cfg.out)
-    write_jsonl(out, (p.to_row(cfg.system, cfg.fmt) for p in chosen))
+    write_jsonl(out, (p.to_row(cfg.system_prompt, cfg.out_format) for p in chosen))
 
     def correct_share(rs: Sequence[Response]) -> float:
         return round(sum(bool(r.correct) for r in rs) / len(rs), 4) if rs else 0.0

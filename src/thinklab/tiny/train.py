@@ -13,40 +13,60 @@ import json
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from thinklab.config import option
 from thinklab.errors import ThinklabError
+from thinklab.models import begin, staging_dir
 from thinklab.prompting.modes import MARKER_FILE, TINY, build_prompt
 from thinklab.tasks import arith
-from thinklab.train.checkpoints import begin, staging_dir
 from thinklab.train.precision import default_bf16
 
 
 @dataclass
 class TinyTrainConfig:
-    out_dir: str = "runs/tiny"
-    # Defaults = the shipped checkpoint's first stage (README, model card); it then had 1000 steps at 3e-4.
-    steps: int = 2400
-    batch_size: int = 16
-    learning_rate: float = 1e-3
-    warmup_steps: int = 100
-    weight_decay: float = 0.01
-    examples: int = 38_400  # steps x batch_size: each row is seen once
-    style: str = arith.SHIPPED_STYLE
-    levels: tuple[int, ...] = (*range(1, arith.MAX_LEVEL + 1), 6, 7, 8)  # levels 6-8 weighted double
-    direct_fraction: float = 0.0  # share of rows that answer directly under the no-think prefill
-    direct_levels: tuple[int, ...] = (1, 2, 3)
-    seed: int = 0
-    bf16: bool | None = None  # default: where native (thinklab.train.precision; emulated bf16 is ~30x slower)
-    threads: int | None = None
-    logging_steps: int = 50
-    compile: bool = False
-    save_steps: int | None = None  # intermediate checkpoints (model only), to watch accuracy while it trains
-    init_from: str | None = (
-        None  # continue training a tiny model dir (its tokenizer is kept) instead of from scratch
+    """`thinklab tiny train`. Defaults = the shipped checkpoint's first stage (docs/tiny.md); it then had
+    1000 steps at lr 3e-4 from `init_from`."""
+
+    out: str = option("runs/tiny", "Output model directory.")
+    steps: int = option(2400, "Optimizer steps.")
+    batch_size: int = option(16, "Sequences per step.")
+    learning_rate: float = option(1e-3, "Peak learning rate (cosine schedule).")
+    warmup_steps: int = option(100, "Linear warm-up steps.")
+    weight_decay: float = option(0.01, "AdamW weight decay.")
+    examples: int | None = option(None, "Training rows (default: steps x batch_size, each row seen once).")
+    style: str = option(arith.SHIPPED_STYLE, "Trace style to train on: verbose-rules | verbose | concise.")
+    levels: tuple[int, ...] = option(
+        (*range(1, arith.MAX_LEVEL + 1), 6, 7, 8),
+        "Difficulty levels to draw, cycled (repeat a level to weight it).",
     )
-    model_overrides: dict = field(default_factory=dict)
+    direct_fraction: float = option(
+        0.0, "Share of rows that answer at once under the no-think prefill (no thinking)."
+    )
+    direct_levels: tuple[int, ...] = option((1, 2, 3), "Levels the direct-answer rows are drawn from.")
+    seed: int = option(0, "Seed for data, tokenizer and init.")
+    bf16: bool | None = option(
+        None,
+        "bf16 autocast (default: on a bf16 GPU or a CPU with native bf16; emulated bf16 is ~30x slower).",
+    )
+    threads: int | None = option(None, "torch threads (default: all cores).")
+    logging_steps: int = option(50, "Log every N steps.")
+    compile: bool = option(False, "torch.compile the model.")
+    save_steps: int | None = option(None, "Save a model-only checkpoint every N steps.")
+    init_from: str | None = option(
+        None, "Continue training this tiny model dir (its tokenizer is kept) instead of from scratch."
+    )
+    install: bool = option(False, "Also copy the result over the shipped checkpoint.")
+    model_overrides: dict = option(factory=dict, help="LlamaConfig fields to change (--config / --set only).")
+
+    def __post_init__(self) -> None:
+        if self.examples is None:
+            self.examples = self.steps * self.batch_size
+        for name in ("levels", "direct_levels"):
+            bad = [v for v in getattr(self, name) if not 1 <= v <= arith.MAX_LEVEL]
+            if bad:
+                raise ThinklabError(f"{name}: levels are 1..{arith.MAX_LEVEL}, got {bad}")
 
 
 def build_sft_rows(
@@ -79,7 +99,7 @@ def build_sft_rows(
 
 
 def train_tiny(cfg: TinyTrainConfig) -> Path:
-    """Build tokenizer and model, train, save a loadable HF model dir to `cfg.out_dir`; return it."""
+    """Build tokenizer and model, train, save a loadable HF model dir to `cfg.out`; return it."""
     if cfg.style not in arith.TRACE_STYLES:  # before anything is imported, built or written
         raise ThinklabError(
             f"unknown trace style {cfg.style!r}; choose one of {', '.join(arith.TRACE_STYLES)}"
@@ -95,12 +115,12 @@ def train_tiny(cfg: TinyTrainConfig) -> Path:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    # Written to a hidden sibling and renamed when complete (train/checkpoints.py). Its checkpoints are
+    # Written to a hidden sibling and renamed when complete (thinklab/models.py). Its checkpoints are
     # model-only (no optimizer state), so there is nothing to resume: a leftover is cleared first.
     import shutil
 
-    shutil.rmtree(staging_dir(cfg.out_dir), ignore_errors=True)
-    run = begin(cfg.out_dir, asdict(cfg))
+    shutil.rmtree(staging_dir(cfg.out), ignore_errors=True)
+    run = begin(cfg.out, asdict(cfg))
     out = run.staging
     if cfg.init_from:
         from transformers import AutoTokenizer

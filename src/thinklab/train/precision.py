@@ -8,11 +8,11 @@ emulated kernels and a tiny-model training step took 34 s instead of 1.05 s in f
 
 from __future__ import annotations
 
-import torch
-
 
 def cpu_has_native_bf16() -> bool:
     """True when oneDNN reports bf16 support on this CPU (AVX512-BF16 / AMX)."""
+    import torch  # here, not at the top: config modules import this file and the CLI must start fast
+
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):  # a torch build without oneDNN
@@ -23,6 +23,8 @@ def default_bf16(requested: bool | None = None) -> bool:
     """`requested` when given; else bf16 on a bf16-capable GPU, or on a CPU with native bf16."""
     if requested is not None:
         return requested
+    import torch
+
     if torch.cuda.is_available():
         return torch.cuda.is_bf16_supported()
     return cpu_has_native_bf16()

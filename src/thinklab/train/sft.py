@@ -16,42 +16,54 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from thinklab.config import option
 from thinklab.data.writers import read_examples
 from thinklab.errors import ThinklabError
+from thinklab.models import begin
 from thinklab.prompting.modes import MARKER_FILE, R1, ThinkingFormat, format_for, training_prompt
-from thinklab.train.checkpoints import begin
 from thinklab.train.precision import default_bf16
 
 
 @dataclass
 class SFTRunConfig:
-    model: str = "tiny"
-    data: str = ""
-    out_dir: str = "runs/sft"
-    epochs: float = 1.0
-    max_steps: int = -1
-    batch_size: int = 16
-    grad_accum: int = 1
-    learning_rate: float = 2e-4
-    lr_scheduler: str = "cosine"
-    warmup_ratio: float = 0.05
-    max_length: int = 1024
-    lora: bool = False
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    merge_lora: bool = True
-    bf16: bool | None = None  # default: where native (bf16 GPU, or CPU with AVX512-BF16/AMX)
-    gradient_checkpointing: bool = False
-    seed: int = 42
-    logging_steps: int = 10
-    save_steps: int = 0  # >0: a checkpoint every N steps, and a rerun resumes from the last one
-    trust_remote_code: bool = False
-    thinking_format: str | None = None  # family name or YAML file; None: recognised from the model
-    extra_args: dict = field(default_factory=dict)  # any other SFTConfig field
+    """`thinklab train sft`: TRL's SFTTrainer on a JSONL of problems and full responses."""
+
+    model: str = option("tiny", "Base model: hub id, local dir, or `tiny`.")
+    data: str = option(help="messages / sharegpt / alpaca JSONL (any format thinklab writes).")
+    out: str = option("runs/sft", "Output model directory.")
+    epochs: float = option(1.0, "Training epochs (ignored when max_steps > 0).")
+    max_steps: int = option(-1, "Optimizer steps (overrides epochs).")
+    batch_size: int = option(16, "Per-device batch size.")
+    grad_accum: int = option(1, "Gradient accumulation steps.")
+    learning_rate: float = option(2e-4, "Peak learning rate.")
+    lr_scheduler: str = option("cosine", "Learning-rate schedule (Transformers' names).")
+    warmup_ratio: float = option(0.05, "Warmup as a fraction of the steps.")
+    max_length: int = option(1024, "Longest training sequence in tokens.")
+    lora: bool = option(False, "Train a LoRA adapter (PEFT) instead of all weights.")
+    lora_r: int = option(16, "LoRA rank.")
+    lora_alpha: int | None = option(None, "LoRA alpha (default: 2 x lora_r).")
+    lora_dropout: float = option(0.05, "LoRA dropout.")
+    merge_lora: bool = option(True, "Merge the adapter into the base weights when done.")
+    bf16: bool | None = option(
+        None, "bf16 training (default: where native: a bf16 GPU, or a CPU with AVX512-BF16/AMX)."
+    )
+    gradient_checkpointing: bool = option(False, "Recompute activations in the backward pass (less memory).")
+    seed: int = option(42, "Seed.")
+    logging_steps: int = option(10, "Log every N steps.")
+    save_steps: int = option(0, "Checkpoint every N steps; a rerun then resumes from the latest (0: off).")
+    trust_remote_code: bool = option(False, "Allow model repos to run their own code.")
+    thinking_format: str | None = option(
+        None,
+        "Thinking markers: r1 | qwen3 | qwen3-thinking | s1 | tiny, or a YAML file (default: recognised).",
+    )
+    extra_args: dict = option(factory=dict, help="Any other TRL SFTConfig field (--config / --set only).")
+
+    def __post_init__(self) -> None:
+        if self.lora_alpha is None:
+            self.lora_alpha = 2 * self.lora_r
 
 
 def build_rows(data: str, tokenizer, fmt: ThinkingFormat = R1) -> list[dict]:
@@ -66,13 +78,13 @@ def build_rows(data: str, tokenizer, fmt: ThinkingFormat = R1) -> list[dict]:
 
 
 def run_sft(cfg: SFTRunConfig) -> Path:
-    """Fine-tune and save a loadable model dir at `cfg.out_dir`; returns it."""
+    """Fine-tune and save a loadable model dir at `cfg.out`; returns it."""
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
-    from thinklab.tiny.model import resolve_model_path
+    from thinklab.models import resolve_model_path
 
     base = resolve_model_path(cfg.model)
     tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=cfg.trust_remote_code)
@@ -94,7 +106,7 @@ def run_sft(cfg: SFTRunConfig) -> Path:
             target_modules="all-linear",
             task_type="CAUSAL_LM",
         )
-    run = begin(cfg.out_dir, asdict(cfg), cfg.save_steps)  # written to a sibling, renamed when complete
+    run = begin(cfg.out, asdict(cfg), cfg.save_steps)  # written to a sibling, renamed when complete
     bf16 = default_bf16(cfg.bf16)
     args = SFTConfig(
         output_dir=str(run.trainer_dir),

@@ -1,7 +1,13 @@
-"""Atomic training outputs and resumable Trainer checkpoints, shared by every `thinklab train` command.
+"""Models on disk, shared by backends, eval and every trainer: which folder a model name means, whether
+it holds weights, and how a trained model dir is written (atomically) and installed.
 
-Why: a trainer that writes its model dir in place leaves, when killed while saving, a dir with
-`config.json` and no weights (or no tokenizer) that looks finished and fails to load with an unrelated
+A core module: it imports nothing from the method packages, `tiny/` included. ``tiny`` (or
+``thinklab/tiny``) resolves to the shipped tiny model's checkpoint through a path constant
+(`TINY_CHECKPOINT_DIR`); a local dir is checked for weights; a hub id passes through unchanged.
+
+Atomic training outputs and resumable Trainer checkpoints (`begin`, `TrainOutput`), shared by every
+`thinklab train` command. Why: a trainer that writes its model dir in place leaves, when killed while
+saving, a dir with `config.json` and no weights (or no tokenizer) that looks finished and fails to load with an unrelated
 message; and with `save_strategy="no"` a rerun starts from step 0. So every trainer here:
 
 - writes everything (Trainer checkpoints, weights, tokenizer, logs) into a hidden sibling,
@@ -14,7 +20,7 @@ message; and with `save_strategy="no"` a rerun starts from step 0. So every trai
 
 Usage in a trainer::
 
-    run = begin(cfg.out_dir, asdict(cfg), cfg.save_steps)
+    run = begin(cfg.out, asdict(cfg), cfg.save_steps)
     args = XConfig(output_dir=str(run.trainer_dir), **run.save_args(), ...)
     trainer.train(resume_from_checkpoint=run.resume_from())
     model.save_pretrained(run.staging); ...   # everything into run.staging
@@ -31,10 +37,61 @@ from typing import Any
 
 from thinklab.errors import ThinklabError
 
+# The shipped tiny model's checkpoint: a folder of the `thinklab.tiny` package, named by path so that
+# resolving `tiny` never imports that package.
+TINY_CHECKPOINT_DIR = Path(__file__).parent / "tiny" / "checkpoint"
+TINY_ALIASES = ("tiny", "thinklab/tiny")
+
+
+def resolve_model_path(model: str, weights: bool = True) -> str:
+    """`tiny` → the shipped checkpoint dir; anything else is returned unchanged (local path or hub id).
+    `weights=False` for callers that read only the folder's tokenizer and configs (a remote server's
+    model, known here by its tokenizer files), so a folder without weights is not an error for them."""
+    if model in TINY_ALIASES:
+        if not (TINY_CHECKPOINT_DIR / "config.json").is_file():
+            raise ThinklabError(
+                f"the tiny checkpoint is missing from {TINY_CHECKPOINT_DIR}; rebuild it with `thinklab tiny train`"
+            )
+        return str(TINY_CHECKPOINT_DIR)
+    if weights:
+        require_weights(model)
+    return model
+
+
+# Files a model dir keeps its weights in (single file, shards with their index, adapters, GGUF).
+WEIGHT_GLOBS = ("*.safetensors", "*.safetensors.index.json", "*.bin", "*.bin.index.json", "*.pt", "*.gguf")
+
+
+def require_weights(model: str) -> None:
+    """A local model dir with `config.json` but no weight file is a one-line error that says what it
+    most likely is (a training run killed while saving, before thinklab saved atomically), instead of
+    the tokenizer or architecture message Transformers gives for it. Hub ids pass through."""
+    path = Path(model)
+    if (path / "config.json").is_file() and not any(next(path.glob(g), None) for g in WEIGHT_GLOBS):
+        raise ThinklabError(f"no weights in {path}; an interrupted training run? (train it again)")
+
+
+def install_checkpoint(model_dir: str | Path) -> Path:
+    """Copy a trained model dir over the shipped checkpoint (weights, tokenizer, config, marker)."""
+    src = Path(model_dir)
+    TINY_CHECKPOINT_DIR.mkdir(parents=True, exist_ok=True)
+    for old in TINY_CHECKPOINT_DIR.iterdir():
+        if old.is_file():
+            old.unlink()
+    for f in src.iterdir():
+        if f.is_file():
+            shutil.copy2(f, TINY_CHECKPOINT_DIR / f.name)
+    return TINY_CHECKPOINT_DIR
+
+
+# --------------------------------------------------------------------------------------------------
+# Atomic training outputs
+# --------------------------------------------------------------------------------------------------
+
 SETTINGS_FILE = "train_run.json"
 # Settings a rerun may change and still resume: where and how often it writes, and how long it runs
 # (a run stopped at step 2 of 4 may go on to 8, as the Trainer allows; the schedule follows the new end).
-_NOT_IDENTITY = ("out_dir", "save_steps", "logging_steps", "max_steps", "epochs")
+_NOT_IDENTITY = ("out", "install", "save_steps", "logging_steps", "max_steps", "epochs")
 # What Transformers writes last into a checkpoint dir (after weights, optimizer and scheduler): a
 # checkpoint without it was cut off mid-save and is skipped.
 _CHECKPOINT_DONE = "trainer_state.json"
