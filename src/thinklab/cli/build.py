@@ -73,7 +73,8 @@ def _parameter(f: dataclasses.Field, kind: Any) -> inspect.Parameter:
         decls = [meta["flag"]] if meta.get("flag") else [option_name(f.name)]
         if kind is bool and not meta.get("flag"):
             decls = [f"{option_name(f.name)}/--no-{f.name.replace('_', '-')}"]
-        info = typer.Option(default, *decls, help=help_text, show_default=default not in (None, ""))
+        shown = default not in (None, "") and len(str(default)) <= 60  # long prompt texts: see docs/cli.md
+        info = typer.Option(default, *decls, help=help_text, show_default=shown)
     annotation = kind if default is not None else kind | None
     return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation)
 

@@ -33,6 +33,8 @@ _COMMAND_MODULES = [
     "thinklab.cli.compress",
     "thinklab.cli.pairs",
     "thinklab.cli.star",
+    "thinklab.cli.autothink",
+    "thinklab.cli.report",
 ]
 
 for _name in _COMMAND_MODULES:

@@ -1,19 +1,20 @@
-"""The STaR loop's configuration: one YAML file (`configs/star.yaml`) ↔ `StarConfig`.
+"""The STaR loop's configuration: one YAML file (`recipes/*/star.yaml`) ↔ `StarConfig`.
 
 Defaults follow QT-R1 (`configs/star.yml`, `star_test_100_v3.py`, methods.md §5) where they are about
 the method: its system prompt, user prompt, rationalisation hint, the ≤8-step `Final:` format, greedy
 generation with one try, top_p 0.95 / top_k 50 when sampling, LoRA r 16 / α 32 / dropout 0.05 and
-lr 2e-4 for training. The tiny-model preset (`configs/star.yaml`) overrides the prompts and sizes.
+lr 2e-4 for training. The tiny-model recipe (`recipes/tiny/star.yaml`) overrides the prompts and sizes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from thinklab.config import apply_sets, from_mapping, load_yaml, option
 from thinklab.errors import ThinklabError
 
 # QT-R1's prompt strings (star_test_100_v3.py), verbatim.
@@ -44,14 +45,14 @@ class GenerationConfig:
     `generate_budgeted`): `force-answer` closes thinking at `max_tokens` and lets the model write its
     `Final:` line within `answer_tokens`; `extend` appends `extend_str` when thinking ends early."""
 
-    max_tokens: int = 384
-    temperature: float = 0.0
-    top_p: float = 0.95
-    top_k: int = 50
-    budget_mode: str = "cap"
-    answer_tokens: int = 32
-    extend: int = 0
-    extend_str: str = "Wait"
+    max_tokens: int = option(384, "Token cap per response (thinking budget under force-answer).")
+    temperature: float = option(0.0, "Sampling temperature (0: greedy).")
+    top_p: float = option(0.95, "Nucleus sampling (QT-R1: 0.95 when sampling).")
+    top_k: int = option(50, "Top-k sampling (QT-R1: 50 when sampling).")
+    budget_mode: str = option("cap", "cap | force-answer (s1).")
+    answer_tokens: int = option(32, "Answer allowance after a forced close.")
+    extend: int = option(0, "s1: times to replace the end of thinking with extend_str.")
+    extend_str: str = option("Wait", "String appended when thinking is extended.")
 
 
 @dataclass
@@ -60,21 +61,21 @@ class TrainConfig:
     merged data every round (STaR paper, which avoids drifting on its own outputs); `previous` continues
     from last round's model (QT-R1, which continues its LoRA adapter)."""
 
-    init_from: str = "start"
-    epochs: float = 1.0
-    max_steps: int = -1
-    batch_size: int = 8
-    grad_accum: int = 1
-    learning_rate: float = 2e-4
-    lr_scheduler: str = "cosine"
-    warmup_ratio: float = 0.05
-    max_length: int = 2048
-    lora: bool = False
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    seed: int = 42
-    extra_args: dict = field(default_factory=dict)
+    init_from: str = option("start", "start (STaR: retrain the base each round) | previous (QT-R1).")
+    epochs: float = option(1.0, "Training epochs (ignored when max_steps > 0).")
+    max_steps: int = option(-1, "Optimizer steps (overrides epochs).")
+    batch_size: int = option(8, "Per-device batch size.")
+    grad_accum: int = option(1, "Gradient accumulation steps.")
+    learning_rate: float = option(2e-4, "Peak learning rate (QT-R1: 2e-4).")
+    lr_scheduler: str = option("cosine", "Learning-rate schedule.")
+    warmup_ratio: float = option(0.05, "Warmup as a fraction of the steps.")
+    max_length: int = option(2048, "Longest training sequence in tokens.")
+    lora: bool = option(False, "Train a LoRA adapter (QT-R1: yes).")
+    lora_r: int = option(16, "LoRA rank.")
+    lora_alpha: int = option(32, "LoRA alpha.")
+    lora_dropout: float = option(0.05, "LoRA dropout.")
+    seed: int = option(42, "Seed.")
+    extra_args: dict = option(factory=dict, help="Any other TRL SFTConfig field.")
 
 
 @dataclass
@@ -84,60 +85,73 @@ class InitConfig:
     split (a `hint_fraction` of them with the rationalisation hint in the user turn, so the model has
     seen what a hint looks like)."""
 
-    data: str | None = None
-    arith_examples: int = 0
-    arith_style: str = "verbose"  # verbose | steps | rambling (thinklab.star.tiny)
-    hint_fraction: float = 0.0
-    seed: int = 7
-    train: TrainConfig = field(default_factory=TrainConfig)
+    data: str | None = option(None, "SFT JSONL to warm-start on.")
+    arith_examples: int = option(0, "Tiny model: reference traces from the arith train split.")
+    arith_style: str = option("verbose", "verbose | steps | rambling (thinklab.star.tiny).")
+    hint_fraction: float = option(0.0, "Share of warm-start rows with the rationalisation hint.")
+    seed: int = option(7, "Seed.")
+    train: TrainConfig = option(factory=TrainConfig, help="SFT settings of the warm start.")
 
 
 @dataclass
 class StarConfig:
-    out: str = "runs/star"
-    base_model: str = "tiny"
-    rounds: int = 3
-    seed: int = 0
+    """`thinklab star`: the STaR loop (QT-R1): generate, verify, rationalise, merge, fine-tune, evaluate."""
+
+    out: str = option("runs/star", "Run directory (rounds, data, models, report).")
+    base_model: str = option("tiny", "Starting model: hub id, local dir, or `tiny`.")
+    rounds: int = option(3, "Rounds (a finished run takes more with --resume).")
+    seed: int = option(0, "Seed of problem sampling and generation.")
+    resume: bool = option(False, "Continue the run in out at the stage where it stopped.")
+    overwrite: bool = option(False, "Delete out and start over.")
     # problems: the training pool and the held-out set
-    task: str = "arith:train"
-    data_dir: str | None = None
-    pool_limit: int | None = None
-    problems_per_round: int = 600  # QT-R1's n
-    skip_solved: bool = True  # problems already in the merged data are not generated again
-    tries: int = 1  # attempts per problem, stopping at the first verified one
+    task: str = option("arith:train", "Training pool: registry name or jsonl:PATH.")
+    data_dir: str | None = option(None, "Benchmark data folder (else $THINKLAB_DATA_DIR).")
+    pool_limit: int | None = option(None, "Only the first N problems of the pool.")
+    problems_per_round: int = option(600, "Problems generated per round (QT-R1's n).")
+    skip_solved: bool = option(True, "Problems already in the merged data are not generated again.")
+    tries: int = option(1, "Attempts per problem, stopping at the first verified one.")
     # all tries of a phase in one batched call (n samples per prompt), the first verified kept: the same
     # choice as trying one at a time, at the cost of the attempts a sequential loop would have skipped,
     # but without one decoding pass per try over an ever smaller batch (the slow part on CPU and GPU alike)
-    parallel_tries: bool = True
-    rationalize: bool = True
-    rationalize_tries: int = 1
-    eval_task: str = "math500"
-    eval_limit: int | None = None
+    parallel_tries: bool = option(True, "All tries of a phase in one batched call (same choice, faster).")
+    rationalize: bool = option(True, "Retry failures with the answer as a hint (STaR's rationalisation).")
+    rationalize_tries: int = option(1, "Attempts per rationalisation.")
+    eval_task: str = option("math500", "Held-out task evaluated after each round.")
+    eval_limit: int | None = option(None, "Only the first N held-out problems.")
     # the verifier
-    max_steps: int = 8
-    min_steps: int = 2
-    check_equations: bool = False
+    max_steps: int = option(8, "Verifier: at most this many numbered steps.")
+    min_steps: int = option(2, "Verifier: at least this many numbered steps.")
+    check_equations: bool = option(False, "Verifier: also check the arithmetic of `a op b = c` lines.")
     # prompts
-    system: str | None = QTR1_SYSTEM
-    user_template: str = QTR1_USER
-    rationalize_template: str = QTR1_RATIONALIZE
-    prompt_mode: str = "plain"
+    system_prompt: str | None = option(QTR1_SYSTEM, "System prompt (QT-R1's by default).")
+    user_template: str = option(QTR1_USER, "User message with {problem} (QT-R1's by default).")
+    rationalize_template: str = option(
+        QTR1_RATIONALIZE, "Rationalisation message with {problem} and {answer} (the hint)."
+    )
+    prompt_mode: str = option("plain", "standard | no-think | ellipsis | plain (chat template, no prefill).")
     # generation (data) and held-out evaluation (greedy by default)
-    generation: GenerationConfig = field(default_factory=GenerationConfig)
-    eval_generation: GenerationConfig = field(default_factory=GenerationConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    init: InitConfig | None = None
-    backend: str = "hf"
-    backend_args: str = ""
-    chunk_size: int = 64
-    trust_remote_code: bool = False
+    generation: GenerationConfig = option(factory=GenerationConfig, help="Data generation settings.")
+    eval_generation: GenerationConfig | None = option(
+        None, "Held-out evaluation settings (default: generation's, greedy)."
+    )
+    train: TrainConfig = option(factory=TrainConfig, help="SFT of each round.")
+    init: InitConfig | None = option(None, "Optional warm start before round 1.")
+    backend: str = option("hf", "hf | vllm | openai | ray.")
+    backend_args: str = option("", "k=v list passed to the backend.")
+    chunk_size: int = option(64, "Problems per generation call.")
+    trust_remote_code: bool = option(False, "Allow model repos to run their own code.")
+
+    def __post_init__(self) -> None:
+        if self.eval_generation is None:  # a greedy eval by default, even when data generation samples
+            self.eval_generation = GenerationConfig(**{**asdict(self.generation), "temperature": 0.0})
+        self.validate()
 
     def identity(self) -> dict[str, Any]:
-        """Everything that changes results; `rounds` and `out` are left out so a finished run can be
-        extended with more rounds by `--resume`."""
+        """Everything that changes results; `rounds`, `out` and the run controls are left out so a
+        finished run can be extended with more rounds by `--resume`."""
         d = asdict(self)
-        d.pop("rounds")
-        d.pop("out")
+        for key in ("rounds", "out", "resume", "overwrite"):
+            d.pop(key)
         return d
 
     def identity_hash(self) -> str:
@@ -170,91 +184,13 @@ class StarConfig:
             raise ThinklabError("init needs `data` (an SFT JSONL) or `arith_examples` > 0")
 
 
-def _build(cls: type, values: dict[str, Any], where: str) -> Any:
-    """A dataclass from a YAML mapping, nested dataclasses included; unknown keys are errors."""
-    if not isinstance(values, dict):
-        raise ThinklabError(f"{where}: expected a mapping, got {type(values).__name__}")
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise ThinklabError(f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(known)}")
-    kwargs: dict[str, Any] = {}
-    nested = {
-        "generation": GenerationConfig,
-        "eval_generation": GenerationConfig,
-        "train": TrainConfig,
-        "init": InitConfig,
-    }
-    for key, value in values.items():
-        sub = nested.get(key)
-        if sub is not None and value is not None:
-            value = _build(sub, value, f"{where}.{key}")
-        kwargs[key] = _coerce(value, str(known[key].type), f"{where}.{key}")
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise ThinklabError(f"{where}: {exc}") from None
-
-
-def _coerce(value: Any, kind: str, where: str) -> Any:
-    """YAML reads `2e-4` as a string (YAML 1.1 wants `2.0e-4`); numbers are converted to the field's type."""
-    if isinstance(value, bool) or value is None:
-        return value
-    try:
-        if kind.startswith("float") and isinstance(value, str | int):
-            return float(value)
-        if kind.startswith("int") and isinstance(value, str):
-            return int(value)
-    except ValueError:
-        raise ThinklabError(f"{where}: expected a number, got {value!r}") from None
-    return value
-
-
 def config_from_dict(values: dict[str, Any], where: str = "config") -> StarConfig:
-    cfg = _build(StarConfig, values, where)
-    # A greedy eval by default even when data generation samples.
-    if "eval_generation" not in values:
-        cfg.eval_generation = GenerationConfig(**{**asdict(cfg.generation), "temperature": 0.0})
-    cfg.validate()
-    return cfg
-
-
-def apply_sets(values: dict[str, Any], sets: list[str]) -> dict[str, Any]:
-    """Apply `key.sub=value` overrides (values parsed as YAML: `3`, `true`, `null`, `1e-4`, `[1, 2]`)."""
-    import yaml
-
-    for item in sets:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ThinklabError(f"malformed --set {item!r}: expected key=value, e.g. train.epochs=2")
-        try:
-            value = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            raise ThinklabError(f"malformed --set {item!r}: the value is not valid YAML") from None
-        target = values
-        *parents, last = key.strip().split(".")
-        for name in parents:
-            node = target.get(name)
-            if node is None:
-                node = target[name] = {}
-            if not isinstance(node, dict):
-                raise ThinklabError(f"--set {item!r}: {name} is not a section")
-            target = node
-        target[last] = value
-    return values
+    return from_mapping(StarConfig, values, where)
 
 
 def load_config(path: str | Path, sets: list[str] | None = None, **overrides: Any) -> StarConfig:
-    """Read a STaR YAML config; `overrides` (CLI flags) replace top-level keys, `sets` any key."""
-    import yaml
-
-    p = Path(path)
-    try:
-        values = yaml.safe_load(p.read_text()) or {}
-    except FileNotFoundError:
-        raise ThinklabError(f"{p}: no such config file") from None
-    except yaml.YAMLError as exc:
-        raise ThinklabError(f"{p}: invalid YAML: {str(exc).splitlines()[0]}") from None
+    """Read a STaR YAML config; `overrides` replace top-level keys, `sets` (`key.sub=value`) any key."""
+    values = load_yaml(path)
     values.update({k: v for k, v in overrides.items() if v is not None})
     apply_sets(values, sets or [])
-    return config_from_dict(values, str(p))
+    return config_from_dict(values, str(path))

@@ -54,10 +54,10 @@ def make_prompt(backend: Any, cfg: StarConfig, user: str) -> tuple[Prompt, str]:
     if cfg.prompt_mode == "plain":
         if getattr(backend, "chat", False):
             return ChatPrompt(
-                messages=((("system", cfg.system),) if cfg.system else ()) + (("user", user),)
+                messages=((("system", cfg.system_prompt),) if cfg.system_prompt else ()) + (("user", user),)
             ), ""
-        return render_chat(backend.tokenizer, user, cfg.system), ""
-    prompt = prompt_for(backend, user, cfg.prompt_mode, cfg.system)
+        return render_chat(backend.tokenizer, user, cfg.system_prompt), ""
+    prompt = prompt_for(backend, user, cfg.prompt_mode, cfg.system_prompt)
     prefill = getattr(backend, "thinking", None)
     return prompt, prefill.prefix(cfg.prompt_mode) if prefill is not None else ""
 

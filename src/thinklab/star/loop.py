@@ -206,7 +206,7 @@ class StarRun:
                 user_template=cfg.user_template,
                 rationalize_template=cfg.rationalize_template,
                 hint_fraction=cfg.init.hint_fraction,
-                system=cfg.system,
+                system=cfg.system_prompt,
                 exclude=exclude,
                 style=cfg.init.arith_style,
             )
@@ -280,7 +280,7 @@ class StarRun:
             added += 1
         write_jsonl(rd / "merged.jsonl", merged)
         write_examples(
-            rd / "train.jsonl", [Example(e["user"], e["response"], self.cfg.system) for e in merged]
+            rd / "train.jsonl", [Example(e["user"], e["response"], self.cfg.system_prompt) for e in merged]
         )
         self.log(f"[round {r}] merge: +{added} examples, {len(merged)} in all")
         self._complete(f"r{r}:merge", added=added, total=len(merged))
