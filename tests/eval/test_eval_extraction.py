@@ -16,7 +16,7 @@ import pytest
 from thinklab.cli.main import main
 from thinklab.data.jsonl import write_jsonl
 from thinklab.eval.report import rescore
-from thinklab.eval.runner import EvalConfig, task_graders
+from thinklab.eval.runner import EvalConfig
 from thinklab.tasks.registry import get_task
 
 RESPONSES = [
@@ -114,11 +114,11 @@ def test_unknown_policy_is_one_error_line(tmp_path, monkeypatch, capsys) -> None
 
 def test_policy_is_per_task() -> None:
     assert get_task("math500").metadata["extraction"] == "strict"
-    extract, _ = task_graders(get_task("gsm8k"), "harness")
+    extract, _ = get_task("gsm8k").graders("harness")
     assert extract("</think>So 15 people chose the 3rd option.") == "15"
     assert extract("</think>So 15 people chose the 3rd option.", truncated=True) is None
     with pytest.raises(Exception, match="own answer extractor"):
-        task_graders(get_task("arith"), "harness")
+        get_task("arith").graders("harness")
 
 
 def test_explicit_policy_names_its_own_run_dir() -> None:

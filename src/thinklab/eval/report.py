@@ -115,7 +115,6 @@ def rescore(run_dir: Path, extraction: str | None = None) -> dict[str, Any]:
         build_summary,
         grade_record,
         model_thinking_format,
-        task_graders,
     )
     from thinklab.prompting.modes import ThinkingFormat
     from thinklab.tasks.registry import get_task
@@ -138,7 +137,7 @@ def rescore(run_dir: Path, extraction: str | None = None) -> dict[str, Any]:
         }
     )
     task = get_task(cfg.task)
-    extract, grade = task_graders(task, cfg.extraction)
+    extract, grade = task.graders(cfg.extraction)
     prefill = old.get("prefill", "")
     # The run's thinking format as recorded (runs from before formats were recorded: the model's own).
     fmt = (

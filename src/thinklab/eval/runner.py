@@ -131,17 +131,6 @@ def grade_record(
     return record
 
 
-def task_graders(
-    task: Task, policy: str | None = None
-) -> tuple[Callable[..., str | None], Callable[[str, str], bool]]:
-    """The task's extractor (under extraction ``policy``, default: the task's; `thinklab.eval.policy`)
-    and grader. The extractor takes ``truncated=True`` for output cut off by the budget."""
-    from thinklab.eval.policy import policy_extractor, resolve_extraction
-    from thinklab.grading import is_equivalent
-
-    return policy_extractor(task, resolve_extraction(task, policy)), task.grade or is_equivalent
-
-
 def run_eval(cfg: EvalConfig, backend: Any = None, console: Any = None) -> EvalResult:
     """Run (or resume) an evaluation and return its run dir and summary."""
     from rich.console import Console
@@ -153,7 +142,7 @@ def run_eval(cfg: EvalConfig, backend: Any = None, console: Any = None) -> EvalR
             f"unknown --prompt-mode {cfg.prompt_mode!r}; choose one of {', '.join(PROMPT_MODES)}"
         )
     task = get_task(cfg.task)
-    task_graders(task, cfg.extraction)  # an unknown --extraction fails before any model loads
+    task.graders(cfg.extraction)  # an unknown --extraction fails before any model loads
     user_template = resolve_template(cfg.prompt_template, task.template)
     sampling = cfg.sampling or model_sampling_defaults(cfg.model)
     params = SamplingParams.parse(sampling, n=cfg.n, seed=cfg.seed)
@@ -187,7 +176,7 @@ def run_eval(cfg: EvalConfig, backend: Any = None, console: Any = None) -> EvalR
         )
     # Only now that the model has loaded: a failed load leaves no empty run dir and wipes nothing.
     rundir.prepare(run_dir, run_config, cfg.overwrite)
-    extract, grade = task_graders(task, cfg.extraction)
+    extract, grade = task.graders(cfg.extraction)
     fmt = _format(cfg, backend)
     prefill = fmt.prefix(cfg.prompt_mode)
 
@@ -317,9 +306,7 @@ def _known_params(run_dir: Path) -> int | None:
 
 def _extraction(cfg: EvalConfig) -> str | None:
     """The extraction policy that graded a run (recorded in summary.json; None: the task's own extractor)."""
-    from thinklab.eval.policy import resolve_extraction
-
-    return resolve_extraction(get_task(cfg.task), cfg.extraction)
+    return get_task(cfg.task).extraction(cfg.extraction)
 
 
 def build_summary(

@@ -103,8 +103,6 @@ def build_rollouts(cfg: RolloutConfig, backend: Any = None, console: Any = None)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from thinklab.eval.runner import task_graders
-
     console = console or Console(stderr=True)
     if cfg.n_rollins < 1 or cfg.n_rollouts < 1 or not cfg.cuts:
         raise ThinklabError("rollouts need --n-rollins >= 1, --n-rollouts >= 1 and at least one --cuts value")
@@ -154,7 +152,7 @@ def build_rollouts(cfg: RolloutConfig, backend: Any = None, console: Any = None)
         )
     if todo and backend is None:
         backend = load_backend_from_args(cfg.backend, cfg.model, cfg.backend_args, cfg.trust_remote_code)
-    extract, grade = task_graders(task)
+    extract, grade = task.graders()
     extract = thinking_format(backend).reading(extract)  # s1's markers read as R1's
     prefill = (
         backend.thinking.prefix(cfg.prompt_mode)

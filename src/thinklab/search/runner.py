@@ -221,8 +221,6 @@ def run_search(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from thinklab.eval.runner import task_graders
-
     console = console or Console(stderr=True)
     check_config(cfg)
     task = get_task(cfg.task)
@@ -251,7 +249,7 @@ def run_search(
         from thinklab.search.value_model import ValueFunction
 
         value_fn = ValueFunction.load(cfg.value_model, **parse_kv(cfg.value_args))  # type: ignore[arg-type]
-    extract, grade = task_graders(task)
+    extract, grade = task.graders()
     extract = thinking_format(backend).reading(extract)  # s1's markers read as R1's
     prefill = (
         backend.thinking.prefix(cfg.prompt_mode)

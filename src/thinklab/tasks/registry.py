@@ -2,6 +2,12 @@
 
 Adding a task is one `register(Task(...))` call (see `benchmarks.py`). `get_task("jsonl:PATH")` builds a
 task from any JSONL file of `{id, problem, answer}` on the fly.
+
+A task also owns how it is graded (`Task.graders`), under an extraction policy: a built-in math task names
+its default policy in ``Task.metadata["extraction"]`` (``strict``); ``eval --extraction`` and ``score
+--extraction`` override it, so one run can be graded the way thinklab grades and the way the published
+harnesses do (docs/grading.md). Tasks with their own extractor (``arith``) have no policy: asking for one
+is an error rather than a silent no-op. eval, score, search and rollouts all grade through `Task.graders`.
 """
 
 from __future__ import annotations
@@ -13,6 +19,10 @@ from pathlib import Path
 
 from thinklab.data.problem import Problem
 from thinklab.errors import ThinklabError
+
+# `extract(text, truncated=False)`: the answer of a prefill + response, or None. ``truncated`` says the
+# output was cut off by the token budget, so no fallback may read an answer out of it.
+Extractor = Callable[..., "str | None"]
 
 
 class TaskError(ThinklabError, ValueError):
@@ -46,6 +56,38 @@ class Task:
     def render(self, problem: Problem, template: str | None = None) -> str:
         """The user message: `template` (default: the task's own) with `{problem}` replaced."""
         return (template or self.template).replace("{problem}", problem.problem)
+
+    def extraction(self, override: str | None = None) -> str | None:
+        """The extraction policy that grades this task: ``override`` when given, else the task's default
+        (None for a task with its own extractor). An unknown name, or a policy for a task that has none,
+        is a one-line error."""
+        from thinklab.grading import check_policy
+
+        default = self.metadata.get("extraction")
+        if override is None:
+            return default
+        if default is None:
+            raise ThinklabError(
+                f"task {self.name!r} has its own answer extractor; --extraction applies to the math tasks "
+                "(math500, gsm8k, aime24, aime25, amc23, minerva, olympiadbench, jsonl:PATH)"
+            )
+        return check_policy(override)
+
+    def extractor(self, policy: str | None) -> Extractor:
+        """An extractor for this task under ``policy`` (None: the task's own extractor, unchanged)."""
+        from thinklab.grading import extract_answer
+
+        base = self.extract or extract_answer
+        if policy is None:
+            return lambda text, truncated=False: base(text)
+        return lambda text, truncated=False: base(text, policy=policy, truncated=truncated)
+
+    def graders(self, policy: str | None = None) -> tuple[Extractor, Callable[[str, str], bool]]:
+        """The task's extractor (under extraction ``policy``, default: the task's; see `extraction`) and
+        grader. The extractor takes ``truncated=True`` for output cut off by the budget."""
+        from thinklab.grading import is_equivalent
+
+        return self.extractor(self.extraction(policy)), self.grade or is_equivalent
 
 
 _REGISTRY: dict[str, Task] = {}
