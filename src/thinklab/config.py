@@ -149,7 +149,9 @@ def from_mapping(
     if check_required:
         missing = [n for n, f in known.items() if f.metadata.get("required") and kwargs.get(n) is None]
         if missing:
-            flags = ", ".join("--" + n.replace("_", "-") for n in missing)
+            flags = ", ".join(
+                n.upper() if known[n].metadata.get("argument") else "--" + n.replace("_", "-") for n in missing
+            )
             raise ThinklabError(f"{where}: missing required option(s) {flags}")
     try:
         return cls(**kwargs)

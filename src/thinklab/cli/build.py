@@ -127,8 +127,9 @@ def config_command(
         callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         callback.__doc__ = run.__doc__
         callback.__name__ = run.__name__
+        callback.config_class = cls  # type: ignore[attr-defined]  # read by `thinklab recipe`
+        callback.run = run  # type: ignore[attr-defined]
         group.command(name, hidden=hidden, help=inspect.getdoc(run))(callback)
-        run.config_class = cls  # type: ignore[attr-defined]
         return run
 
     return decorate

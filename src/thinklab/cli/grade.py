@@ -7,39 +7,37 @@ it can be used in shell loops; the verdict is on stdout.
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
 
 import typer
 
+from thinklab.cli.build import config_command
+from thinklab.config import option
 
-def grade_command(
-    gold: Annotated[str, typer.Argument(help="The reference answer, e.g. '\\frac12'.")],
-    pred: Annotated[str, typer.Argument(help="The predicted answer, or a whole response with --extract.")],
-    extract: Annotated[
-        bool,
-        typer.Option(
-            "--extract/--no-extract",
-            help="Extract the answer from PRED first (strip thinking, last \\boxed{}, Final: line, ...).",
-        ),
-    ] = False,
-    last_number: Annotated[
-        bool,
-        typer.Option("--last-number", help="With extraction, fall back to the last number (GSM8K style)."),
-    ] = False,
-    timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds before giving up (counts as not equal).")
-    ] = 5.0,
-    extraction: Annotated[
-        str,
-        typer.Option(
-            "--extraction",
-            help="Extraction policy for a whole response: strict | harness (docs/grading.md).",
-        ),
-    ] = "strict",
-) -> None:
-    """Print 'equal' or 'not equal' for GOLD vs PRED (and the extracted answer with --extract)."""
+
+@dataclass
+class GradeConfig:
+    """`thinklab grade`: one gold / predicted pair through the evaluation grader."""
+
+    gold: str = option(help="The reference answer, e.g. '\\frac12'.", argument=True)
+    pred: str = option(help="The predicted answer, or a whole response with --extract.", argument=True)
+    extract: bool = option(
+        False, "Extract the answer from PRED first (strip thinking, last \\boxed{}, Final: line, ...)."
+    )
+    last_number: bool = option(False, "With extraction, fall back to the last number (GSM8K style).")
+    timeout: float = option(5.0, "Seconds before giving up (counts as not equal).")
+    extraction: str = option(
+        "strict", "Extraction policy for a whole response: strict | harness (docs/grading.md)."
+    )
+
+
+def grade_command(cfg: GradeConfig) -> None:
+    """Check whether PRED is mathematically equivalent to GOLD (the grader used by evaluations): prints
+    'equal' or 'not equal' (and the extracted answer with --extract)."""
     from thinklab.grading import check_policy, compare, find_answer, split_thinking
 
+    gold, pred, extraction, timeout = cfg.gold, cfg.pred, cfg.extraction, cfg.timeout
+    extract, last_number = cfg.extract, cfg.last_number
     check_policy(extraction)  # one line for an unknown name, before anything is graded
 
     candidate: str | None = pred
@@ -65,8 +63,4 @@ def grade_command(
 
 def register(app: typer.Typer) -> None:
     """Add the `grade` command to the main app."""
-    app.command(
-        "grade",
-        help="Check whether PRED is mathematically equivalent to GOLD (the grader used by evaluations).",
-        no_args_is_help=True,
-    )(grade_command)
+    config_command(app, "grade", GradeConfig)(grade_command)

@@ -33,6 +33,7 @@ _COMMAND_MODULES = [
     "thinklab.cli.compress",
     "thinklab.cli.pairs",
     "thinklab.cli.star",
+    "thinklab.cli.recipe",
     "thinklab.cli.autothink",
     "thinklab.cli.report",
 ]

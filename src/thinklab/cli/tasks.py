@@ -6,25 +6,41 @@ a cheap way to check a `--data-dir`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from thinklab.cli.build import config_command
+from thinklab.config import option
+from thinklab.errors import ThinklabError
+
 if TYPE_CHECKING:
     from thinklab.tasks.registry import Task
 
-DataDirOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="Folder holding <task>/test.jsonl (default: $THINKLAB_DATA_DIR, else ~/.cache/thinklab/benchmarks).",
-        show_default=False,
-    ),
-]
+_DATA_DIR_HELP = (
+    "Folder holding <task>/test.jsonl (default: $THINKLAB_DATA_DIR, else ~/.cache/thinklab/benchmarks)."
+)
+
+
+@dataclass
+class TaskListConfig:
+    """`thinklab tasks list`."""
+
+    data_dir: str | None = option(None, _DATA_DIR_HELP)
+
+
+@dataclass
+class TaskShowConfig:
+    """`thinklab tasks show`."""
+
+    name: str = option(help="Task name, e.g. math500 or jsonl:PATH.", argument=True)
+    data_dir: str | None = option(None, _DATA_DIR_HELP)
+    limit: int = option(3, "How many problems to print.")
 
 
 def _count(task: Task, data_dir: Path | None) -> str:
@@ -43,9 +59,11 @@ def _count(task: Task, data_dir: Path | None) -> str:
         return "-"
 
 
-def list_tasks(data_dir: DataDirOption = None) -> None:
+def list_tasks(cfg: TaskListConfig) -> None:
     """List the registered tasks, with the number of problems where their data is found."""
     from thinklab.tasks.registry import iter_tasks
+
+    data_dir = Path(cfg.data_dir) if cfg.data_dir else None
 
     table = Table(show_edge=False, box=None)
     for column in ("task", "problems", "description"):
@@ -57,16 +75,14 @@ def list_tasks(data_dir: DataDirOption = None) -> None:
     console.print("Also: jsonl:PATH reads any JSONL file of {id, problem, answer}.")
 
 
-def show_task(
-    name: Annotated[str, typer.Argument(help="Task name, e.g. math500 or jsonl:PATH.")],
-    data_dir: DataDirOption = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="How many problems to print.")] = 3,
-) -> None:
+def show_task(cfg: TaskShowConfig) -> None:
     """Print the first problems of a task as the prompts a model would receive, with gold answers."""
     from thinklab.tasks.registry import get_task
 
-    task = get_task(name)
-    problems = task.problems(data_dir, limit=limit)
+    if cfg.limit < 1:
+        raise ThinklabError(f"--limit must be at least 1, got {cfg.limit}")
+    task = get_task(cfg.name)
+    problems = task.problems(Path(cfg.data_dir) if cfg.data_dir else None, limit=cfg.limit)
     console = Console(highlight=False)
     console.print(f"[bold]{task.name}[/bold]: {task.description}", markup=True)
     for problem in problems:
@@ -77,6 +93,6 @@ def show_task(
 def register(app: typer.Typer) -> None:
     """Add the `tasks` command group to the main app."""
     group = typer.Typer(help="List tasks and show their prompts.", no_args_is_help=True)
-    group.command("list")(list_tasks)
-    group.command("show")(show_task)
     app.add_typer(group, name="tasks")
+    config_command(group, "list", TaskListConfig)(list_tasks)
+    config_command(group, "show", TaskShowConfig)(show_task)
