@@ -20,9 +20,10 @@ def main() -> None:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
-    from thinklab.grading.equivalence import _equivalent_local, _mv  # heavy import (sympy), after the fd swap
+    from thinklab.grading.equivalence import _equivalent_local  # heavy import (sympy), after the fd swap
+    from thinklab.grading.mathverify_compat import math_verify_api
 
-    _mv()  # Math-Verify imported before "ready", so no request's time limit pays for the import
+    math_verify_api()  # Math-Verify imported before "ready", so no request's time limit pays for the import
 
     out.write(b'{"ready": true}\n')
     for raw in sys.stdin.buffer:

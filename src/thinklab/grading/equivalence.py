@@ -15,6 +15,7 @@ Pipeline for ``compare(gold, pred)`` (first decisive step wins):
    number; ``10 weeks`` a number with a unit) and any reading may match, as Math-Verify does with its own
    candidate lists. Operator expressions that Math-Verify would hand to sympy's ``parse_expr`` (which
    ``eval``s) are parsed with latex2sympy instead: nothing from the input is ever evaluated as Python.
+   The code ported from Math-Verify for this step lives in :mod:`thinklab.grading.mathverify_compat`.
 4. **Guards**: a parsed expression whose value would have more than ~10^6 digits (``10^{10^{10}}``), a
    factorial of more than 20000, or more than 5000 nodes is refused (False, reason ``refused``) before
    sympy tries to compute it, because such computations run inside C code that no timeout can interrupt.
@@ -44,7 +45,6 @@ Either way a comparison that does not finish in ``timeout`` seconds returns Fals
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import math
@@ -53,8 +53,6 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
-from itertools import groupby
-from types import SimpleNamespace
 from typing import Any
 
 from thinklab.grading.extract import (
@@ -71,6 +69,7 @@ from thinklab.grading.extract import (
     split_thinking,
     unwrap_text,
 )
+from thinklab.grading.mathverify_compat import math_verify_api, mv_extract
 from thinklab.grading.timeouts import GradingTimeout, WorkerError, deadline, run_in_worker, signals_usable
 
 __all__ = [
@@ -420,153 +419,6 @@ def _answer_string(text: str) -> str | None:
     return extract_answer(body)
 
 
-# --------------------------------------------------------------------------------------------------
-# Math-Verify extraction without eval
-# --------------------------------------------------------------------------------------------------
-
-
-@functools.cache
-def _mv() -> Any:
-    """Import Math-Verify lazily: it pulls in sympy (~1 s), which the fast path and the CLI's --help avoid."""
-    import math_verify
-    import math_verify.grader
-    import math_verify.parser
-    import mpmath
-    import sympy
-
-    class _DropTimeoutWarning(logging.Filter):
-        # We pass timeout_seconds=None on purpose (our own deadline applies); Math-Verify warns about it.
-        def filter(self, record: logging.LogRecord) -> bool:
-            return not str(record.msg).startswith("Timeout is disabled")
-
-    for name in ("math_verify.grader", "math_verify.parser"):
-        logging.getLogger(name).addFilter(_DropTimeoutWarning())
-
-    # Math-Verify's own unit stripping removes a trailing single letter after a digit ("x+2t" -> "x+2",
-    # "2t" -> "2"), a false positive for answers ending in a variable; `_strip_units` replaces it.
-    latex_cfg = math_verify.LatexExtractionConfig(
-        boxed_match_priority=0,
-        normalization_config=math_verify.LatexNormalizationConfig(
-            basic_latex=True, units=False, malformed_operators=True, nits=True, boxed="all", equations=False
-        ),
-    )
-    expr_cfg = math_verify.ExprExtractionConfig()
-
-    return SimpleNamespace(
-        sympy=sympy,
-        mpmath=mpmath,
-        parser=math_verify.parser,
-        normalize_latex=math_verify.parser.normalize_latex,
-        convert_to_pct=math_verify.parser.convert_to_pct,
-        finite_set=math_verify.parser.FiniteSet,
-        grader=math_verify.grader,
-        verify=math_verify.verify,
-        latex_cfg=latex_cfg,
-        expr_cfg=expr_cfg,
-        latex_regexes=math_verify.parser.get_extraction_regexes([latex_cfg]),
-        all_regexes=math_verify.parser.get_extraction_regexes([latex_cfg, expr_cfg]),
-    )
-
-
-def _parse_operator_expr(expr: str) -> Any:
-    """Parse a plain operator expression (``(1/2) * 3``) with latex2sympy rather than ``parse_expr``."""
-    mv = _mv()
-    latex = expr.replace("×", r"\times ").replace("÷", r"\div ").replace("**", "^").replace("\n", " ")
-    latex = latex.strip().rstrip(".").strip()  # the pattern may swallow a sentence's full stop
-    try:
-        return mv.parser.parse_latex_cached(latex)
-    except Exception:
-        return None
-
-
-def _extract_latex(match: re.Match[str], config: Any) -> tuple[Any, str]:
-    """``math_verify.parser.extract_latex`` with thinklab's unit stripping (`_strip_units`) added.
-
-    Ported from Math-Verify 0.9.0 (MIT, (c) 2024 The HuggingFace Team): each matched LaTeX group (an
-    answer can be several, "1, 2 and 3") is normalised and parsed; several parsed groups form a set.
-    """
-    mv = _mv()
-    groups = match.groupdict()
-    names = [name for name, value in groups.items() if value and name.startswith("first_latex")][:1]
-    for i in range(1, 6):
-        names += [n for n, v in groups.items() if v and n.startswith(f"next{i}_latex")][:1]
-    exprs: list[Any] = []
-    strings: list[str] = []
-    for name in names:
-        prefix, group = name.split("_", 1)
-        normalization = config.normalization_config
-        if group == "latexBoxed":
-            normalization = dataclasses.replace(normalization, boxed="last")
-        latex = _strip_units(mv.normalize_latex(groups[name], config=normalization))
-        strings.append(latex)
-        try:
-            parsed = mv.parser.parse_latex_cached(latex)
-            if groups.get(f"{prefix}_percent"):
-                parsed = mv.convert_to_pct(parsed)
-            exprs.append(parsed)
-        except Exception:
-            exprs.append(None)
-    if not exprs:
-        return None, ""
-    if len(exprs) > 1 and all(e is not None for e in exprs):
-        elements: list[Any] = []
-        for e in exprs:
-            elements.extend(e.args if isinstance(e, mv.finite_set) else [e])
-        return mv.finite_set(*elements), " and ".join(strings)
-    return exprs[0], strings[0]
-
-
-def _extract_match(match: re.Match[str], target: Any) -> tuple[Any, str]:
-    mv = _mv()
-    if isinstance(target, type(mv.latex_cfg)):
-        return _extract_latex(match, target)
-    groups = match.groupdict()
-    if any(v for k, v in groups.items() if k.startswith(("integer", "decimal"))):
-        try:
-            return mv.parser.extract_expr(match)  # a number: built with sympy.Number, no parse_expr
-        except Exception:
-            return None, ""
-    expr = groups.get("expr") or ""
-    return (_parse_operator_expr(expr) if expr else None), expr
-
-
-def _mv_extract(text: str, regexes: Sequence[Any]) -> list[Any]:
-    """Math-Verify's ``parse`` (any_match, first_match fallback), with the eval-free expression parser.
-
-    Mirrors ``math_verify.parser.extract_target_from_pred``: patterns are tried by priority; within a
-    priority the rightmost match that parses wins; the first matched raw string is appended as a fallback
-    so two unparseable answers can still be compared as strings.
-    """
-    patterns = sorted(
-        ((pattern, target, priority) for group, target in regexes for pattern, priority in group),
-        key=lambda item: item[2],
-    )
-    extracted: list[Any] = []
-    fallbacks: list[str] = []
-    for _, same_priority in groupby(patterns, key=lambda item: item[2]):
-        matches = sorted(
-            (
-                (m, m.start(), m.end(), target)
-                for pattern, target, _ in same_priority
-                for m in pattern.finditer(text)
-            ),
-            key=lambda item: (item[2], -item[1]),
-            reverse=True,
-        )
-        for match, _, _, target in matches:
-            value, fallback = _extract_match(match, target)
-            if fallback:
-                fallbacks.append(fallback)
-            if value is not None:
-                extracted.append(value)
-                break
-        if extracted:
-            break
-    if fallbacks:
-        extracted.append(fallbacks[0])
-    return extracted
-
-
 _MIXED_FRAC_RE = re.compile(
     r"([-+]?)(\d+)\s*\\[dtc]?frac\s*(?:\{\s*(\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))"
 )
@@ -696,7 +548,7 @@ def _parse_side_cached(text: str) -> tuple[Any, ...]:
 
 
 def _parse_side_uncached(text: str) -> tuple[Any, ...]:
-    mv = _mv()
+    mv = math_verify_api()
     body = split_thinking(text).answer
     if body is None:
         return ()
@@ -712,15 +564,15 @@ def _parse_side_uncached(text: str) -> tuple[Any, ...]:
     strings: list[str] = []
     if _is_bare(body):
         for reading in _bare_readings(body):
-            for value in _mv_extract(f"${reading}$", mv.latex_regexes):
+            for value in mv_extract(f"${reading}$", mv.latex_regexes, _strip_units):
                 (strings if isinstance(value, str) else items).append(value)
         if not items:
-            for value in _mv_extract(body, mv.all_regexes):
+            for value in mv_extract(body, mv.all_regexes, _strip_units):
                 (strings if isinstance(value, str) else items).append(value)
     else:
         # Math-Verify's number patterns need a space or "=" before a number; CJK/Arabic text has none.
         body = _NON_LATIN_BEFORE_NUMBER_RE.sub(" ", body)
-        for value in _mv_extract(body, mv.all_regexes):
+        for value in mv_extract(body, mv.all_regexes, _strip_units):
             (strings if isinstance(value, str) else items).append(value)
     return tuple(items) + tuple(strings[:1])
 
@@ -741,7 +593,7 @@ def _check_guards(items: Iterable[Any]) -> None:
     more than ``MAX_FACTORIAL_ARG``, is refused; a tiny exponent (``2^{1/2^{1000}}``) is fine. These are
     estimates for a guard, not proofs: they only need to be right about orders of magnitude.
     """
-    mv = _mv()
+    mv = math_verify_api()
     sp = mv.sympy
     budget = [MAX_NODES]
 
@@ -820,7 +672,7 @@ def _scalar_values(expr: Any) -> tuple[list[Any], list[Any] | None] | None:
     rational (integers, fractions, powers of them), the exact sympy Rationals (else None). A percentage
     ``X%`` yields both ``X/100`` and ``X``.
     """
-    mv = _mv()
+    mv = math_verify_api()
     sp = mv.sympy
     if expr in (sp.oo, -sp.oo):
         return [expr._to_mpmath(53)], None
@@ -868,7 +720,7 @@ def _values_match(
 
 def _unwrap_assignment(expr: Any) -> tuple[Any, Any]:
     """(lhs, rhs) of an assignment ``symbol = value``, else (None, expr)."""
-    sp = _mv().sympy
+    sp = math_verify_api().sympy
     if isinstance(expr, sp.Eq) and isinstance(expr.lhs, sp.Symbol):
         return expr.lhs, expr.rhs
     return None, expr
@@ -909,7 +761,7 @@ def _identity_test(gold: Any, pred: Any) -> bool:
     ``r_0^{1/2}/(r+r_0)^{3/2}``) and a decimal coefficient on one side. Points are positive to stay off
     branch cuts of roots and logarithms; exact expressions must agree to 1e-9, inexact ones to `REL_TOL`.
     """
-    mv = _mv()
+    mv = math_verify_api()
     sp = mv.sympy
     if not (isinstance(gold, sp.Expr) and isinstance(pred, sp.Expr)):
         return False
@@ -943,7 +795,7 @@ def _container(x: Any) -> tuple[Any, list[Any]] | None:
     a column matrix of 1/2 and 1 equals ``[0.5, 1]``), ``("interval", left_open, right_open)``,
     ``("matrix", shape)`` and ``"system"`` (equations, unordered).
     """
-    mv = _mv()
+    mv = math_verify_api()
     sp = mv.sympy
     if isinstance(x, sp.FiniteSet):
         return "set", list(x.args)
@@ -998,7 +850,7 @@ def _element_equal(gold: Any, pred: Any, numeric_only: bool = False) -> bool:
     """Equality of two elements of a structure: numbers by value, else (unless ``numeric_only``) symbolic."""
     if _container(gold) is not None or _container(pred) is not None:
         return _structures_equal(gold, pred, numeric_only)
-    mv = _mv()
+    mv = math_verify_api()
     sp = mv.sympy
     if isinstance(gold, sp.Eq) and isinstance(pred, sp.Eq):
         return _element_equal(gold.lhs, pred.lhs, numeric_only) and _element_equal(
@@ -1058,7 +910,7 @@ def _compare_unbounded(
         return numeric, "equivalent" if numeric else "not_equivalent"
     if _structured_equal(gold_items, pred_items, numeric_only=True):
         return True, "equivalent"  # all-numeric structures: cheap, and spares sympy huge-but-tiny endpoints
-    mv = _mv()
+    mv = math_verify_api()
     if mv.verify(
         list(gold_items),
         list(pred_items),
@@ -1080,7 +932,8 @@ def _equivalent_local(
     gold: str, pred: str, timeout: float, guard: bool = True, fast: bool = True, policy: str = "strict"
 ) -> tuple[bool, str]:
     """Compare in this thread under a ``setitimer`` deadline (callers check `signals_usable` first)."""
-    _mv()  # import sympy/Math-Verify before the clock starts: a cold import on a busy machine is not a hang
+    # Import sympy/Math-Verify before the clock starts: a cold import on a busy machine is not a hang.
+    math_verify_api()
     try:
         with deadline(timeout):
             return _compare_unbounded(gold, pred, guard, fast, policy)
