@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from thinklab.compress.search import (
+    AStarConfig,
     CheckRequest,
     CostRequest,
     Job,
-    SearchConfig,
     astar_search,
     run_lockstep,
     span,
@@ -48,7 +48,7 @@ def test_hand_traced_search_with_pruning():
     # i=5: check {0..6} passes -> search_steps 5.
     order = [5, 2, 8, 0, 9, 1, 3, 4, 6, 7]
     result, transcript = drive(
-        10, order, SearchConfig(min_steps=3, max_steps=20, expand=2), len, lambda p: p == frozenset(range(7))
+        10, order, AStarConfig(min_steps=3, max_steps=20, expand=2), len, lambda p: p == frozenset(range(7))
     )
     assert transcript == [
         ("cost", [[1, 2, 3, 4, 5, 6], [4, 5, 6, 7, 8, 9]]),
@@ -62,7 +62,7 @@ def test_hand_traced_search_with_pruning():
 
 
 def test_no_validation_before_min_steps():
-    result, transcript = drive(30, list(range(30)), SearchConfig(5, 20, 2), len, lambda p: True)
+    result, transcript = drive(30, list(range(30)), AStarConfig(5, 20, 2), len, lambda p: True)
     kinds = [k for k, _ in transcript]
     assert kinds[:4] == ["cost"] * 4 and kinds[4] == "check"
     assert result.search_steps == 5 and result.status == "valid"
@@ -71,43 +71,43 @@ def test_no_validation_before_min_steps():
 def test_max_steps_falls_back_to_full_thought():
     # Centres 10 apart never touch, so nothing is pruned: checks at i = 2, 3, 4, 5, give up at i = 6.
     order = list(range(0, 60, 10)) + [i for i in range(60) if i % 10]
-    result, transcript = drive(60, order, SearchConfig(2, 6, 2), len, lambda p: False)
+    result, transcript = drive(60, order, AStarConfig(2, 6, 2), len, lambda p: False)
     assert result.kept is None and result.status == "max_steps" and result.search_steps == 6
     assert [k for k, _ in transcript] == ["cost"] + ["check", "cost"] * 4
 
 
 def test_exhausted_queue_falls_back_with_max_steps_count():
     # 3 steps, top step 1: the root already holds every step; Q = [0, 2] is used up without a valid check.
-    result, _ = drive(3, [1, 0, 2], SearchConfig(1, 20, 2), len, lambda p: False)
+    result, _ = drive(3, [1, 0, 2], AStarConfig(1, 20, 2), len, lambda p: False)
     assert result.kept is None and result.status == "exhausted" and result.search_steps == 20
 
 
 def test_single_step_trace_never_asks_the_validator():
-    result, transcript = drive(1, [0], SearchConfig(), len, lambda p: True)
+    result, transcript = drive(1, [0], AStarConfig(), len, lambda p: True)
     assert transcript == [] and result.kept is None
 
 
 def test_no_reference_returns_unvalidated_path():
-    result, transcript = drive(20, list(range(20)), SearchConfig(2, 20, 2), len, lambda p: False, False)
+    result, transcript = drive(20, list(range(20)), AStarConfig(2, 20, 2), len, lambda p: False, False)
     assert result.status == "unvalidated" and result.search_steps == 2
     assert all(k == "cost" for k, _ in transcript)
 
 
 def test_equal_candidate_paths_are_scored_once():
     # 3 steps, top step 1: the root is {0, 1, 2}; both candidates (centres 0 and 2) are that same path.
-    _, transcript = drive(3, [1, 0, 2], SearchConfig(5, 20, 2), len, lambda p: True)
+    _, transcript = drive(3, [1, 0, 2], AStarConfig(5, 20, 2), len, lambda p: True)
     assert transcript[0] == ("cost", [[0, 1, 2]])
 
 
 def test_config_errors():
     with pytest.raises(ThinklabError):
-        SearchConfig(min_steps=6, max_steps=5)
+        AStarConfig(min_steps=6, max_steps=5)
     with pytest.raises(ThinklabError):
-        SearchConfig(expand=0)
+        AStarConfig(expand=0)
     with pytest.raises(ThinklabError):
-        SearchConfig(span=-1)
+        AStarConfig(span=-1)
     with pytest.raises(ThinklabError):
-        SearchConfig(min_kept=1.5)
+        AStarConfig(min_kept=1.5)
 
 
 def test_span_radius():
@@ -119,7 +119,7 @@ def test_span_radius():
 def test_span_zero_adds_one_step_per_search_step():
     # span 0: root {5}; each search step adds the cheaper of the next two queue entries (f = -max index).
     order = [5, 2, 8, 0, 9, 1, 3, 4, 6, 7]
-    result, transcript = drive(10, order, SearchConfig(3, 20, 2, span=0), lambda p: -max(p), lambda p: True)
+    result, transcript = drive(10, order, AStarConfig(3, 20, 2, span=0), lambda p: -max(p), lambda p: True)
     assert transcript == [
         ("cost", [[2, 5], [5, 8]]),
         ("cost", [[2, 5, 8], [0, 5, 8]]),
@@ -131,7 +131,7 @@ def test_span_zero_adds_one_step_per_search_step():
 def test_min_kept_defers_validation_until_the_path_is_large_enough():
     # 10 steps, span 0, min_kept 0.5: no check before the path holds 5 steps, whatever min_steps says.
     order = list(range(10))
-    result, transcript = drive(10, order, SearchConfig(1, 20, 2, span=0, min_kept=0.5), len, lambda p: True)
+    result, transcript = drive(10, order, AStarConfig(1, 20, 2, span=0, min_kept=0.5), len, lambda p: True)
     checks = [p for k, p in transcript if k == "check"]
     assert checks == [[0, 1, 2, 3, 4]]
     assert result.kept == (0, 1, 2, 3, 4) and result.status == "valid"
@@ -159,7 +159,7 @@ def test_lockstep_gives_the_same_results_with_fewer_calls(width, batched):
     done = {}
     stats = run_lockstep(
         _jobs(5),
-        SearchConfig(3, 20, 2),
+        AStarConfig(3, 20, 2),
         costs,
         check,
         lambda j, r: done.setdefault(j.key, (r, j.requests)),
@@ -168,9 +168,7 @@ def test_lockstep_gives_the_same_results_with_fewer_calls(width, batched):
     )
     assert sorted(done) == [f"s{k}" for k in range(5)] and stats.samples == 5
     for k in range(5):  # each search alone, driven by hand, gives the same result
-        alone, _ = drive(
-            12 + k, list(range(12 + k))[::-1], SearchConfig(3, 20, 2), len, lambda p: len(p) >= 9
-        )
+        alone, _ = drive(12 + k, list(range(12 + k))[::-1], AStarConfig(3, 20, 2), len, lambda p: len(p) >= 9)
         result, requests = done[f"s{k}"]
         assert (result.kept, result.search_steps, result.status) == (
             alone.kept,

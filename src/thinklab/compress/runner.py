@@ -26,7 +26,7 @@ from thinklab.backends import SamplingParams, load_backend_from_args
 from thinklab.compress.bis import ATTN_NORMS, BISJob, BISScorer, ScorerConfig, cache_key, score_jobs
 from thinklab.compress.bis import scorer_fingerprint as _fingerprint
 from thinklab.compress.data import OUT_FORMATS, TraceItem, done_keys, load_items, output_row
-from thinklab.compress.search import Job, SearchConfig, SearchResult, run_lockstep
+from thinklab.compress.search import AStarConfig, Job, SearchResult, run_lockstep
 from thinklab.compress.steps import StepSplitter, unescape
 from thinklab.compress.validator import Sample, Validator, ValidatorConfig
 from thinklab.config import option
@@ -158,7 +158,7 @@ def run_compress(
     cfg.check()
     console = console or Console(stderr=True)
     splitter = StepSplitter(cfg.step_sep, cfg.step_regex)
-    search_cfg = SearchConfig(cfg.min_steps, cfg.max_steps, cfg.expand, cfg.span, cfg.min_kept)
+    search_cfg = AStarConfig(cfg.min_steps, cfg.max_steps, cfg.expand, cfg.span, cfg.min_kept)
     items = load_items(cfg.data, cfg.trace_format, cfg.limit)
     out = Path(cfg.out)
     if cfg.overwrite:

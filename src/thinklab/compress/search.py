@@ -39,7 +39,7 @@ Path = frozenset[int]
 
 
 @dataclass(frozen=True)
-class SearchConfig:
+class AStarConfig:
     min_steps: int = 5
     max_steps: int = 20
     expand: int = 2
@@ -89,7 +89,7 @@ def span(m: int, n: int, radius: int = 1) -> set[int]:
 
 
 def astar_search(
-    n_steps: int, order: list[int], cfg: SearchConfig, has_reference: bool = True
+    n_steps: int, order: list[int], cfg: AStarConfig, has_reference: bool = True
 ) -> Generator[Request, Any, SearchResult]:
     """The search for one trace of `n_steps` steps ranked by `order` (BIS, highest first)."""
     queue = list(order)
@@ -163,7 +163,7 @@ class LockstepStats:
 
 def run_lockstep(
     jobs: Iterable[Job],
-    cfg: SearchConfig,
+    cfg: AStarConfig,
     costs: Callable[[list[tuple[Any, list[str], Path]]], list[tuple[float, float]]],
     check: Callable[[list[tuple[Any, list[str], Path]]], list[bool]],
     on_done: Callable[[Job, SearchResult], None],
