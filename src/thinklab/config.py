@@ -142,7 +142,7 @@ def from_mapping(
     for key in values:
         if key not in known:
             close = difflib.get_close_matches(str(key), list(known), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
+            hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
             raise ThinklabError(f"{where}: unknown option {prefix}{key}{hint}; valid: {', '.join(known)}")
     hints = type_hints(cls)
     kwargs = {key: _coerce(value, hints[key], f"{where}: {prefix}{key}") for key, value in values.items()}

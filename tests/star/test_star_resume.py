@@ -32,7 +32,7 @@ CONFIG = {
     "max_steps": 9,
     "check_equations": True,
     "system": None,
-    "user_template": "{problem}",
+    "prompt_template": "{problem}",
     "rationalize_template": "{problem}\nThe correct final answer is '{answer}'.",
     "prompt_mode": "standard",
     "generation": {"max_tokens": 100, "temperature": 0.8},

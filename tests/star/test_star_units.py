@@ -86,7 +86,7 @@ def test_seed_examples_hint_fraction_and_exclusion():
     exs = seed_examples(
         60,
         seed=7,
-        user_template="{problem}",
+        prompt_template="{problem}",
         rationalize_template="{problem}\nHint '{answer}'.",
         hint_fraction=0.5,
         exclude=pool,
@@ -263,7 +263,7 @@ def test_cli_reports_bad_configs_as_user_errors(tmp_path):
 
     res = CliRunner().invoke(app, ["star", "--config", str(tmp_path / "missing.yaml")])
     assert isinstance(res.exception, ThinklabError) and "no such config file" in str(res.exception)
-    res = CliRunner().invoke(app, ["star", "report", str(tmp_path)])
+    res = CliRunner().invoke(app, ["report", "star", str(tmp_path)])
     assert isinstance(res.exception, ThinklabError) and "not a STaR run dir" in str(res.exception)
     res = CliRunner().invoke(app, ["star"])
     assert res.exit_code == 0 and "--resume" in res.output
@@ -381,7 +381,7 @@ def test_tries_keep_the_first_verified_attempt(parallel):
         tries=3,
         rationalize_tries=1,
         parallel_tries=parallel,
-        user_template="{problem}",
+        prompt_template="{problem}",
         rationalize_template="{problem}\nThe correct final answer is '{answer}'.",
     )
     cfg.generation.temperature = 1.0

@@ -124,7 +124,9 @@ class StarConfig:
     check_equations: bool = option(False, "Verifier: also check the arithmetic of `a op b = c` lines.")
     # prompts
     system_prompt: str | None = option(QTR1_SYSTEM, "System prompt (QT-R1's by default).")
-    user_template: str = option(QTR1_USER, "User message with {problem} (QT-R1's by default).")
+    prompt_template: str = option(
+        QTR1_USER, "User message: a template name or text with {problem} (QT-R1's by default)."
+    )
     rationalize_template: str = option(
         QTR1_RATIONALIZE, "Rationalisation message with {problem} and {answer} (the hint)."
     )
@@ -142,6 +144,9 @@ class StarConfig:
     trust_remote_code: bool = option(False, "Allow model repos to run their own code.")
 
     def __post_init__(self) -> None:
+        from thinklab.prompting.modes import resolve_template
+
+        self.prompt_template = resolve_template(self.prompt_template, QTR1_USER)  # a name or text
         if self.eval_generation is None:  # a greedy eval by default, even when data generation samples
             self.eval_generation = GenerationConfig(**{**asdict(self.generation), "temperature": 0.0})
         self.validate()
@@ -168,7 +173,7 @@ class StarConfig:
             )
         if self.train.init_from not in INIT_FROM:
             raise ThinklabError(f"train.init_from must be one of {', '.join(INIT_FROM)}")
-        for name in ("user_template", "rationalize_template"):
+        for name in ("prompt_template", "rationalize_template"):
             if "{problem}" not in getattr(self, name):
                 raise ThinklabError(f"{name} must contain {{problem}}")
         if "{answer}" not in self.rationalize_template:

@@ -45,7 +45,7 @@ def chunk_seed(*parts: Any) -> int:
 
 
 def user_message(cfg: StarConfig, problem: Problem, hint: bool = False) -> str:
-    template = cfg.rationalize_template if hint else cfg.user_template
+    template = cfg.rationalize_template if hint else cfg.prompt_template
     return template.replace("{problem}", problem.problem).replace("{answer}", problem.answer)
 
 

@@ -203,7 +203,7 @@ class StarRun:
             examples = seed_examples(
                 cfg.init.arith_examples,
                 seed=cfg.init.seed,
-                user_template=cfg.user_template,
+                prompt_template=cfg.prompt_template,
                 rationalize_template=cfg.rationalize_template,
                 hint_fraction=cfg.init.hint_fraction,
                 system=cfg.system_prompt,

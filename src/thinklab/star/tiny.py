@@ -109,7 +109,7 @@ def seed_examples(
     n: int,
     *,
     seed: int,
-    user_template: str,
+    prompt_template: str,
     rationalize_template: str,
     hint_fraction: float = 0.0,
     system: str | None = None,
@@ -121,7 +121,7 @@ def seed_examples(
     out = []
     for p in arith.generate(n, "train", seed, exclude=exclude, distinct=True):
         hinted = rng.random() < hint_fraction
-        template = rationalize_template if hinted else user_template
+        template = rationalize_template if hinted else prompt_template
         user = template.replace("{problem}", p.text()).replace("{answer}", str(p.answer))
         out.append(Example(problem=user, response=render_star_response(p, style), system=system))
     return out
