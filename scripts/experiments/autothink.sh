@@ -47,7 +47,7 @@ evaluate() {  # name model prompt-mode
 evaluate baseline "$BASE" standard
 
 # 1. Starting policy that can do both.
-[[ -f "$OUT/mix.jsonl" ]] || "$PY" -m thinklab.autothink mix --out "$OUT/mix.jsonl" --n "$MIX_N" --no-think-fraction 0.5 \
+[[ -f "$OUT/mix.jsonl" ]] || "$TL" autothink mix --out "$OUT/mix.jsonl" --n "$MIX_N" --no-think-fraction 0.5 \
   --direct-n "$DIRECT_N" --direct-levels 1,2,3,4,5,6,7,8 --answer-style "$ANSWER_STYLE"
 [[ -f "$OUT/start/model.safetensors" ]] || "${WRAP[@]}" "$TL" train sft --data "$OUT/mix.jsonl" --model "$BASE" --out "$OUT/start" \
   --max-steps "$SFT_STEPS" --learning-rate "$SFT_LR" --batch-size "$SFT_BATCH"
@@ -65,5 +65,5 @@ for stage in 1 2 3; do
 done
 
 # 3. Report.
-"$PY" -m thinklab.autothink report "$OUT/eval/start" "$OUT/eval/stage1" "$OUT/eval/stage2" "$OUT/eval/stage3" \
-  --names start,stage1,stage2,stage3 --baseline "$OUT/eval/baseline" --json-out "$OUT/report.json" | tee "$OUT/report.md"
+"$TL" report autothink "$OUT/eval/start" "$OUT/eval/stage1" "$OUT/eval/stage2" "$OUT/eval/stage3" \
+  --names start,stage1,stage2,stage3 --baseline "$OUT/eval/baseline" --json-out "$OUT/report.json" --out "$OUT/report.png"

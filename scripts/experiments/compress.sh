@@ -162,6 +162,16 @@ for name in ("astar", "astar-seed", "random", "ends"):
     print(f"{name:10s} keeps {kc / tc:.0%} of computation lines, {kr / tr:.0%} of redundant lines; "
           f"all computation lines in {every / len(rows):.0%} of traces")
 EOF
+# the same sets as a markdown table and a plot ($OUT/report.md, $OUT/report.png)
+runs=(); names=(); outs=()
+for name in $SETS; do
+  if [ -f "$OUT/eval-$name.dir" ]; then runs+=("$(cat "$OUT/eval-$name.dir")"); names+=("$name"); fi
+done
+for name in astar astar-seed random ends; do
+  if [ -f "$OUT/$name.jsonl.summary.json" ]; then outs+=("$OUT/$name.jsonl"); fi
+done
+$TL report compress "${outs[@]}" --runs "$(IFS=,; echo "${runs[*]}")" --names "$(IFS=,; echo "${names[*]}")" \
+  --out "$OUT/report.png"
 fi
 
 if stage 6; then

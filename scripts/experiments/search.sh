@@ -103,7 +103,7 @@ $TL rollouts --model "$MODEL" --task "${FRESH%:*}:9" --limit 48 --n-rollins 2 --
   --n-rollouts 2 --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" --out "$OUT/rollouts/val.jsonl"
 
 # 2d. The AUC ceiling: one sampled roll-in per search problem, 16 roll-outs from each cut, so each
-#     prefix's success probability is measured (bench/search_report.py compares the value model to it).
+#     prefix's success probability is measured (`thinklab report search` compares the value model to it).
 step "2d rollouts (search problems, 16 roll-outs per cut: the AUC ceiling)"
 $TL rollouts --model "$MODEL" --task "$SLICE" --limit "$SEARCH_LIMIT" --n-rollins 1 --cuts 0.25,0.5,0.75 \
   --n-rollouts 16 --max-tokens "$MAX_TOKENS" --sampling "$SAMPLING" --seed 1 --out "$OUT/rollouts/ceiling.jsonl"
@@ -181,5 +181,5 @@ for K in 0 1 3; do
 done
 
 # 6. The tables of docs/search.md, from the run dirs.
-.venv/bin/python bench/search_report.py "$OUT"
-.venv/bin/python bench/search_report.py "$OUT/confirm"
+$TL report search "$OUT"
+$TL report search "$OUT/confirm"

@@ -3,7 +3,7 @@
 Reads a `thinklab search` single-strategy run dir (its samples are the candidates every sampling
 strategy of the same command votes over) and scores each response under the policy: summed, mean and
 minimum token log-prob. Prints the within-problem AUC of each (the ranking best-of-N and weighted votes
-need; bench/search_report.py explains why the pooled AUC overstates it), next to trace length.
+need; thinklab.search.report.within_problem_auc explains why the pooled AUC overstates it), next to trace length.
 
     .venv/bin/python scripts/experiments/search_logprob_rank.py runs/search-t1lp/strategies/tiny_arith-L8-single_* --budget 8
 """

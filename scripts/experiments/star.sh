@@ -23,4 +23,4 @@ for ((i = 0; i < ${#args[@]}; i++)); do
   if [ "${args[$i]}" = "--out-dir" ]; then OUT=${args[$((i + 1))]}; fi
 done
 $TL star --config configs/star.yaml "$@"
-$TL star report "$OUT"
+$TL report star "$OUT"

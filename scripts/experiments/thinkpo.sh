@@ -93,4 +93,4 @@ for d in "$OUT/eval/val"/*/; do args+=("val:$(basename "$d" | cut -d_ -f1)=$d");
 for phase in before "$AFTER"; do
   for d in "$OUT/eval/$phase"/*/; do args+=("$phase=$d"); done
 done
-$PY -m thinklab.thinkpo.compare "${args[@]}" | tee "$OUT/table.md"
+$TL report thinkpo "${args[@]}" --out "$OUT/table.png"  # table.md beside it

@@ -1,13 +1,12 @@
-"""bench/search_report.py's within-problem ranking AUC (what best-of-N needs from a value model)."""
+"""thinklab.search.report (`thinklab report search`): the within-problem ranking AUC (what best-of-N
+needs from a value model), paired differences, the AUC ceiling table."""
 
-import importlib.util
 import json
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("search_report", ROOT / "bench" / "search_report.py")
-report = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(report)
+import pytest
+
+from thinklab.errors import ThinklabError
+from thinklab.search import report
 
 
 def _row(gold, cands, budget=4):
@@ -84,7 +83,8 @@ def test_paired_differences_pool_output_dirs_pairing_within_each(tmp_path):
     _run(three, "w", "weighted", [rec("x", 1)])  # no majority run here: adds nothing
     table = report.paired_table([one, two, three])
     assert f"| weighted | 3 | 3 | +0.0 | {100 * (1 / 3) ** 0.5:.1f} | 1 / 1 |" in table  # d = 1, -1, 0
-    assert report.main(["--pool", str(one), str(tmp_path / "missing")]) == 1
+    with pytest.raises(ThinklabError, match="no such output dir"):
+        report.markdown_report([one, tmp_path / "missing"], pool=True)
 
 
 def test_ceiling_table_reads_the_many_rollout_file(tmp_path):
@@ -101,10 +101,10 @@ def test_ceiling_table_reads_the_many_rollout_file(tmp_path):
     assert report.ceiling_table(tmp_path / "none") == []
 
 
-def test_a_malformed_samples_line_is_named_not_a_traceback(tmp_path, capsys):
+def test_a_malformed_samples_line_is_named_not_a_traceback(tmp_path):
     _run(tmp_path, "m", "majority", [{"id": "a", "budget": 2, "correct": 1}])
     _run(tmp_path, "w", "weighted", [{"id": "a", "budget": 2, "correct": 1}])
     samples = tmp_path / "strategies" / "w" / "samples.jsonl"
     samples.write_text(samples.read_text() + '{"id": "b", "budget": 2,\n')
-    assert report.main([str(tmp_path)]) == 1
-    assert "samples.jsonl:2: invalid JSON" in capsys.readouterr().err
+    with pytest.raises(ThinklabError, match="samples.jsonl:2: invalid JSON"):
+        report.markdown_report([tmp_path])

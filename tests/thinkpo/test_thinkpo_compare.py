@@ -2,7 +2,7 @@
 
 import json
 
-from thinklab.thinkpo.compare import compare_table, main
+from thinklab.thinkpo.compare import compare_table
 
 
 def _run(tmp_path, name, task, acc, levels):
@@ -20,12 +20,21 @@ def _run(tmp_path, name, task, acc, levels):
     return d
 
 
-def test_repeated_labels_keep_every_run(tmp_path, capsys):
+def test_repeated_labels_keep_every_run(tmp_path):
     a = _run(tmp_path, "a", "arith", 0.5, [1, 2])
     b = _run(tmp_path, "b", "arith:hard", 0.25, [6])
     table = compare_table([("before", a), ("before", b)])
     assert "| before | arith | 768 |" in table and "| before | arith:hard | 768 |" in table
     assert "| before (arith:hard, 768) | - | - | 0.250 |" in table
     assert compare_table({"before": a}).count("| before |") == 1
-    main([f"before={a}", f"before={b}"])
-    assert capsys.readouterr().out.count("| before | arith") == 2
+    # the command (`thinklab report thinkpo`) prints the same table and writes it beside its plot
+    from typer.testing import CliRunner
+
+    from thinklab.cli.main import app
+
+    res = CliRunner().invoke(
+        app, ["report", "thinkpo", f"before={a}", f"before={b}", "--out", str(tmp_path / "t.png")]
+    )
+    assert res.exit_code == 0, res.output
+    assert res.output.count("| before | arith") == 2
+    assert (tmp_path / "t.md").read_text().count("| before | arith") == 2 and (tmp_path / "t.png").is_file()

@@ -196,14 +196,18 @@ def plot_stages(reports: list[dict], out: str | Path, baseline: dict | None = No
         ax.plot(xs, series(get), style, label=label)
     if baseline is not None:
         ax.axhline(100 * baseline["accuracy"], color="C0", ls=":", lw=1, label=f"{baseline['name']} accuracy")
-        ax.axhline(100 * baseline["think_rate"], color="C1", ls=":", lw=1, label=f"{baseline['name']} think rate")
+        ax.axhline(
+            100 * baseline["think_rate"], color="C1", ls=":", lw=1, label=f"{baseline['name']} think rate"
+        )
     ax.set_xticks(xs, names)
     ax.set_ylim(0, 102)
     ax.set_ylabel("%")
     ax.set_xlabel("stage")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    ax.set_title(f"AutoThink per stage (budget {reports[-1]['budget']})" if reports else "AutoThink per stage")
+    ax.set_title(
+        f"AutoThink per stage (budget {reports[-1]['budget']})" if reports else "AutoThink per stage"
+    )
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,5 @@
 """The picture every seed draws by hand: accuracy against mean response tokens, one point per budget,
-one line per run (`thinklab plot RUN_DIR...` overlays models or methods)."""
+one line per run (`thinklab report eval RUN_DIR...` overlays models or methods)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """`thinklab search`: run test-time strategies over a task at several compute budgets.
 
 Writes, per strategy, the same run directory as `thinklab eval` (samples.jsonl, summary.json,
-accuracy_vs_tokens.png; `thinklab plot` overlays them) plus one comparison plot for the command.
+accuracy_vs_tokens.png; `thinklab report eval` overlays them) plus one comparison plot for the command.
 
 Budget = width, the number of traces in flight per problem, the same unit for every strategy:
 - `single`: one sample per record; at budget N the N samples are N records (avg@N, the expected

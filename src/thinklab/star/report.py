@@ -1,4 +1,4 @@
-"""`thinklab star report`: the per-round table and the curve across rounds of a STaR run dir."""
+"""`thinklab report star`: the per-round table and the curve across rounds of a STaR run dir."""
 
 from __future__ import annotations
 
@@ -90,6 +90,7 @@ def plot_curve(reports: list[dict], out: str | Path) -> Path:
     ax.legend(lines + l2, labels + lab2, loc="lower right", fontsize=8)
     fig.tight_layout()
     out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return out
