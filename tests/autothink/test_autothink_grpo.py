@@ -35,7 +35,7 @@ def test_autothink_stage_runs_with_trl(tmp_path):
     res = thinklab(
         "train", "grpo", "--reward", "autothink", "--stage", "1", "--out", str(out),
         "--max-steps", "2", "--prompts-per-rollout", "2", "--prompts-per-update", "1",
-        "--num-generations", "4", "--max-completion-length", "48", "--max-prompts", "16",
+        "--num-generations", "4", "--max-tokens", "48", "--max-prompts", "16",
     )  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     assert (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file()
@@ -49,14 +49,21 @@ def test_autothink_stage_runs_with_trl(tmp_path):
     # Two optimizer steps logged; the reward metrics come with the step that generated (the first).
     assert [e["step"] for e in logs if "loss" in e] == [1, 2]
     gen = [e for e in logs if "autothink/think_rate" in e]
-    assert len(gen) == 1 and 0.0 <= gen[0]["autothink/think_rate"] <= 1.0
+    assert len(gen) == 1
+    # The rates are counts over this one batch: 8 completions overall, 4 or 8 per level (2 prompts x 4),
+    # and with equal groups the overall think rate is the mean of the per-level ones.
+    rate = gen[0]["autothink/think_rate"]
+    by_level = [v for k, v in gen[0].items() if k.startswith("autothink/think_rate_L")]
+    assert (rate * 8).is_integer() and by_level and all((v * 4).is_integer() for v in by_level), gen[0]
+    assert rate == sum(by_level) / len(by_level), gen[0]
+    assert ("autothink/no_think_accuracy" in gen[0]) == (rate < 1.0), gen[0]
     assert gen[0]["completions/max_length"] <= 48
 
     # The saved policy loads and trains on as stage 2 with the plain reward too (stage chaining).
     res = thinklab(
         "train", "grpo", "--model", str(out), "--reward", "correct-length", "--out", str(tmp_path / "plain"),
         "--max-steps", "1", "--prompts-per-rollout", "1", "--prompts-per-update", "1",
-        "--num-generations", "2", "--max-completion-length", "32", "--max-prompts", "4",
+        "--num-generations", "2", "--max-tokens", "32", "--max-prompts", "4",
     )  # fmt: skip
     assert res.returncode == 0, res.stderr[-3000:]
     plain = json.loads((tmp_path / "plain" / "thinklab.json").read_text())["history"][-1]["grpo"]

@@ -27,7 +27,10 @@ def test_unknown_task():
 def test_the_real_entry_point_prints_one_line_and_no_traceback():
     # `python -m thinklab` itself, once: no import-time warning or traceback around the error line
     res = subprocess.run(
-        [sys.executable, "-m", "thinklab", "eval", "--task", "nope"], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "thinklab", "eval", "--task", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert res.returncode == 2, res.stderr
     assert res.stderr.strip().splitlines() == [res.stderr.strip()] and res.stderr.startswith("error: ")
@@ -52,7 +55,8 @@ def test_malformed_sampling(tmp_path):
 
 def test_malformed_budgets(tmp_path):
     assert_one_line_error(
-        thinklab("eval", "--budgets", "64,lots", "--out", str(tmp_path)), "malformed --budgets"
+        thinklab("eval", "--budgets", "64,lots", "--out", str(tmp_path)),
+        "budgets: expected an int, got 'lots'",
     )
 
 
@@ -87,24 +91,15 @@ def test_broken_jsonl_line_and_nothing_lost(tmp_path):
     assert samples.read_text() == before
 
 
-def test_integer_list_options_share_one_parser():
-    import pytest
-
-    from thinklab.cli.options import int_list
-    from thinklab.errors import ThinklabError
-
-    assert int_list("64, 128,256", "--budgets", "64,128") == (64, 128, 256)
-    assert int_list("", "--levels", "6,7,8", allow_empty=True) == ()
-    for spec, kw, needle in [
-        ("1,x", {}, "expected comma-separated integers like 1,2"),
-        ("", {}, "give at least one value"),
-        ("0,4", {"minimum": 1}, "values must be >= 1"),
-        ("1,9", {"minimum": 1, "maximum": 8}, "values must be 1..8"),
-    ]:
-        with pytest.raises(ThinklabError, match=needle):
-            int_list(spec, "--levels", "1,2", **kw)
-    # a command using it: an out-of-range level is one line, before any training starts
-    assert_one_line_error(thinklab("tiny", "train", "--levels", "1,9"), "malformed --levels '1,9'")
+def test_list_options_are_checked_before_any_work(tmp_path):
+    # an out-of-range level is one line, before any training starts; an empty item is an error, not skipped
+    assert_one_line_error(
+        thinklab("tiny", "train", "--levels", "1,9", "--out", str(tmp_path / "m")), "levels are 1..8, got [9]"
+    )
+    assert_one_line_error(
+        thinklab("eval", "--budgets", "64,,128"), "budgets: malformed list '64,,128': empty item"
+    )
+    assert not (tmp_path / "m").exists()
 
 
 def test_unknown_trace_style_is_one_line_and_writes_nothing(tmp_path):

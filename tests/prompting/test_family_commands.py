@@ -118,7 +118,7 @@ def test_rollouts_value_search(family, family_model, task_file, work):
 
     out = work / "search"
     _cli(
-        "search", "--model", model, "--task", task_file, "--strategy", "bon,beam",
+        "search", "--model", model, "--task", task_file, "--strategies", "bon,beam",
         "--value-model", value, "--budgets", 2, "--max-tokens", BUDGET, "--block-size", 6,
         "--budget-mode", "force-answer", "--answer-tokens", 4, "--sampling", SAMPLING, "--out", out,
     )  # fmt: skip
@@ -246,7 +246,7 @@ def test_train_grpo(family, family_model, task_file, work):
     _cli(
         "train", "grpo", "--model", model, "--out", out, "--task", task_file, "--max-steps", 1,
         "--num-generations", 2, "--prompts-per-rollout", 2, "--prompts-per-update", 2,
-        "--per-device-batch-size", 4, "--max-completion-length", BUDGET,
+        "--per-device-batch-size", 4, "--max-tokens", BUDGET,
     )  # fmt: skip
     _assert_trained_dir(family, out)
     log = _jsonl(out / "grpo_log.jsonl")
@@ -302,7 +302,7 @@ def test_star(family, family_model, work):
     config = Path(__file__).resolve().parents[2] / "configs" / "star.yaml"
     out = work / "star"
     _cli(
-        "star", "--config", config, "--out-dir", out, "--base-model", model, "--rounds", 1,
+        "star", "--config", config, "--out", out, "--base-model", model, "--rounds", 1,
         "--set", "problems_per_round=2", "--set", "eval_limit=2", "--set", "tries=1",
         "--set", f"generation.max_tokens={BUDGET}", "--set", f"eval_generation.max_tokens={BUDGET}",
         "--set", "init=null", "--set", "train.max_steps=1", "--set", "train.batch_size=2",

@@ -31,15 +31,15 @@ def test_help(cmd):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--strategy", "nope"], "unknown strategy 'nope'"),
-        (["--strategy", "weighted"], "needs --value-model"),
-        (["--strategy", "dvts", "--value-model", "x", "--budgets", "4,6"], "multiples of --tree-blocks 4"),
+        (["--strategies", "nope"], "unknown strategy 'nope'"),
+        (["--strategies", "weighted"], "needs --value-model"),
+        (["--strategies", "dvts", "--value-model", "x", "--budgets", "4,6"], "multiples of --tree-blocks 4"),
         (
-            ["--strategy", "beam", "--value-model", "x", "--budgets", "2,3"],
+            ["--strategies", "beam", "--value-model", "x", "--budgets", "2,3"],
             "multiples of --beam-width 2, got [3]",
         ),
-        (["--budgets", "1,x"], "malformed --budgets"),
-        (["--strategy", "majority", "--sampling", "temperature=0"], "need sampling"),
+        (["--budgets", "1,x"], "budgets: expected an int, got 'x'"),
+        (["--strategies", "majority", "--sampling", "temperature=0"], "need sampling"),
     ],
 )
 def test_user_errors_are_one_line(args, message, tmp_path):
@@ -173,7 +173,7 @@ def test_rollouts_train_value_search_end_to_end(tmp_path):
     out = tmp_path / "runs"
     r = _cli(
         "search",
-        "--strategy",
+        "--strategies",
         "weighted,beam,dvts",
         "--value-model",
         str(vm),

@@ -118,7 +118,7 @@ def test_search_cli_scores_with_a_vgs_value_model(tmp_path):
     out = tmp_path / "runs"
     r = run_cli(
         "search",
-        "--strategy",
+        "--strategies",
         "weighted",
         "--value-model",
         vgs,

@@ -80,10 +80,11 @@ def _parameter(f: dataclasses.Field, kind: Any) -> inspect.Parameter:
 
 
 def config_command(
-    group: typer.Typer, name: str, cls: type, *, hidden: bool = False
+    group: typer.Typer, name: str, cls: type, *, hidden: bool = False, no_args_is_help: bool = False
 ) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
     """Register the decorated `run(cfg)` as command `name` of `group`, its options built from `cls`.
-    The run function's docstring is the command's help."""
+    The run function's docstring is the command's help; `no_args_is_help` for commands whose defaults
+    alone are not a run anyone wants (STaR's needs a recipe)."""
 
     def decorate(run: Callable[[Any], None]) -> Callable[[Any], None]:
         exposed = cli_fields(cls)
@@ -129,7 +130,9 @@ def config_command(
         callback.__name__ = run.__name__
         callback.config_class = cls  # type: ignore[attr-defined]  # read by `thinklab recipe`
         callback.run = run  # type: ignore[attr-defined]
-        group.command(name, hidden=hidden, help=inspect.getdoc(run))(callback)
+        group.command(name, hidden=hidden, help=inspect.getdoc(run), no_args_is_help=no_args_is_help)(
+            callback
+        )
         return run
 
     return decorate

@@ -9,7 +9,7 @@ from thinklab.star.config import StarConfig
 
 
 def register(app: typer.Typer) -> None:
-    @config_command(app, "star", StarConfig)
+    @config_command(app, "star", StarConfig, no_args_is_help=True)
     def star_cmd(cfg: StarConfig) -> None:
         """STaR loop (QT-R1): generate, verify, rationalise, merge, fine-tune, evaluate; repeat. Nested
         sections (generation, eval_generation, train, init) are set in --config or by --set train.epochs=2."""
