@@ -295,11 +295,15 @@ def test_compress(family, family_model, work):
 @pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILIES)
 def test_star(family, family_model, work):
-    """One STaR round from configs/star.yaml shrunk by --set: evaluate the base, generate, merge, train
+    """One STaR round from recipes/tiny/star.yaml's star step shrunk by --set: evaluate the base, generate, merge, train
     (nothing is verified on random weights, so training is skipped: `train sft` is tested above),
     evaluate. No warm start: it is the same SFT as `train sft`."""
     model = family_model(family)
-    config = Path(__file__).resolve().parents[2] / "configs" / "star.yaml"
+    from thinklab.cli.recipe import load_recipe
+
+    _, steps = load_recipe(Path(__file__).resolve().parents[2] / "recipes" / "tiny" / "star.yaml", app)
+    config = work / "star.yaml"  # the recipe's star step as the command's --config
+    config.write_text(json.dumps(next(s for s in steps if s.command == "star").options))
     out = work / "star"
     _cli(
         "star", "--config", config, "--out", out, "--base-model", model, "--rounds", 1,

@@ -8,7 +8,7 @@ from cli_runner import run_cli
 
 @pytest.fixture(scope="module")
 def search_out(tmp_path_factory):
-    """An experiment dir as scripts/experiments/search.sh lays it out: `thinklab search` runs in strategies/."""
+    """An experiment dir as recipes/tiny/search.yaml lays it out: `thinklab search` runs in strategies/."""
     out = tmp_path_factory.mktemp("search")
     res = run_cli(
         "search", "--strategies", "single,majority", "--budgets", "1,2", "--limit", "4",

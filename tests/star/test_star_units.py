@@ -26,6 +26,24 @@ from thinklab.tasks import arith
 from thinklab.tasks.registry import get_task
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def recipe_config(name: str, sets: list[str] | None = None, **overrides):
+    """The `star` step of recipes/NAME as a StarConfig (`overrides` replace top-level keys, `sets` any
+    key), as `thinklab recipe` builds it."""
+    import copy
+
+    from thinklab.cli.main import app
+    from thinklab.cli.recipe import load_recipe
+    from thinklab.config import apply_sets
+
+    _, steps = load_recipe(ROOT / "recipes" / name, app)
+    values = copy.deepcopy(next(s for s in steps if s.command == "star").options)
+    values.update(overrides)
+    apply_sets(values, sets or [])
+    return config_from_dict(values, name)
+
+
 GOOD = "<think>\nOkay, let me restate the problem: start with 7, then + 5, then * 3.\n\n7 + 5 = 12\n\n12 * 3 = 36\n</think>\n\nFinal: 36"
 
 
@@ -142,12 +160,12 @@ def test_generation_stats_by_hand():
     assert s["first_try_accuracy"] == 0.5 and s["first_try_verified"] == 0.25
 
 
-def test_shipped_configs_load():
-    cfg = load_config(ROOT / "configs" / "star.yaml")
+def test_shipped_recipes_load():
+    cfg = recipe_config("tiny/star.yaml")
     assert cfg.rounds == 3 and cfg.max_steps == 20 and cfg.init.arith_examples > 0
     assert cfg.eval_generation.temperature == 0.0
-    for path in sorted((ROOT / "configs" / "star").glob("*.yaml")):
-        load_config(path)
+    for name in ("r1-distill-qwen-1.5b", "r1-distill-qwen-7b", "qwen2.5-1.5b-instruct"):
+        assert recipe_config(f"{name}/star.yaml").backend == "vllm"
 
 
 def test_config_errors_are_one_line(tmp_path):
@@ -161,7 +179,7 @@ def test_config_errors_are_one_line(tmp_path):
     bad.write_text("rounds: [1\n")
     with pytest.raises(ThinklabError, match="invalid YAML"):
         load_config(bad)
-    assert load_config(ROOT / "configs/star.yaml", rounds=5).rounds == 5  # CLI overrides
+    assert recipe_config("tiny/star.yaml", rounds=5).rounds == 5  # CLI overrides
 
 
 def _gen_row(pid, kind, response, gold="36"):
@@ -240,8 +258,8 @@ def test_run_chunks_skips_complete_chunks_and_redoes_partial_ones(tmp_path):
 
 
 def test_set_overrides_nested_keys():
-    cfg = load_config(
-        ROOT / "configs/star.yaml",
+    cfg = recipe_config(
+        "tiny/star.yaml",
         sets=["problems_per_round=32", "train.epochs=2", "init.train.max_steps=3", "system_prompt=null"],
     )
     assert (cfg.problems_per_round, cfg.train.epochs, cfg.init.train.max_steps, cfg.system_prompt) == (
@@ -251,9 +269,9 @@ def test_set_overrides_nested_keys():
         None,
     )
     with pytest.raises(ThinklabError, match="malformed --set"):
-        load_config(ROOT / "configs/star.yaml", sets=["epochs"])
+        recipe_config("tiny/star.yaml", sets=["epochs"])
     with pytest.raises(ThinklabError, match=r"unknown option train.epochz"):
-        load_config(ROOT / "configs/star.yaml", sets=["train.epochz=2"])
+        recipe_config("tiny/star.yaml", sets=["train.epochz=2"])
 
 
 def test_cli_reports_bad_configs_as_user_errors(tmp_path):

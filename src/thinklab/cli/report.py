@@ -34,10 +34,10 @@ class EvalReportConfig:
 
 @dataclass
 class SearchReportConfig:
-    """`thinklab report search`: the test-time scaling tables (scripts/experiments/search.sh)."""
+    """`thinklab report search`: the test-time scaling tables (recipes/tiny/search.yaml)."""
 
     out_dirs: tuple[str, ...] = option(
-        help="Output dirs of scripts/experiments/search.sh (strategies/, forcing/, value/ ...) or of "
+        help="Output dirs of recipes/tiny/search.yaml (strategies/, forcing/, value/ ...) or of "
         "`thinklab search --out`.",
         argument=True,
     )
@@ -56,7 +56,8 @@ class CompressReportConfig:
     )
     runs: tuple[str, ...] = option(
         (),
-        "Comma-separated `thinklab eval` run dirs of models trained on the sets; the first is the reference.",
+        "Comma-separated `thinklab eval` run dirs (or --out folders holding one) of models trained on the "
+        "sets; the first is the reference.",
     )
     names: tuple[str, ...] = option((), "Comma-separated names of the eval runs (default: the dir names).")
     out: str | None = option(

@@ -1,4 +1,5 @@
-"""`thinklab tiny ...`: train the embedded tiny model, and measure what its traces contain."""
+"""`thinklab tiny ...`: train the embedded tiny model, write arith training data in its trace styles, and
+measure what its traces contain."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import typer
 
 from thinklab.cli.build import config_command
 from thinklab.config import option
+from thinklab.tiny.data import TinyDataConfig
 from thinklab.tiny.train import TinyTrainConfig
 
 
@@ -35,6 +37,14 @@ def register(app: typer.Typer) -> None:
             from thinklab.models import install_checkpoint
 
             typer.echo(f"installed into {install_checkpoint(path)}")
+
+    @config_command(tiny, "data", TinyDataConfig)
+    def data_cmd(cfg: TinyDataConfig) -> None:
+        """Write N arith train-split examples in a trace style, for `train sft` (or `compress`: traces)."""
+        from thinklab.tiny.data import write_tiny_data
+
+        rows = write_tiny_data(cfg)
+        typer.echo(f"wrote {rows} {cfg.style} examples ({cfg.out_format}) to {cfg.out}")
 
     @config_command(tiny, "redundancy", RedundancyConfig)
     def redundancy_cmd(cfg: RedundancyConfig) -> None:

@@ -15,7 +15,7 @@ Pieces (each usable on its own):
 from importlib import import_module
 from typing import Any
 
-# Lazy exports (PEP 562): `python -m thinklab.compress.data` and the CLI's --help import no model code.
+# Lazy exports (PEP 562): the CLI's --help import no model code.
 _EXPORTS = {
     "DROP_BASELINES": "baselines",
     "SYSTEM_PROMPTS": "baselines",

@@ -9,13 +9,13 @@ LLaMA-Factory read), whose assistant turn is the trace re-rendered *in its own t
 compressed thought, plus the seed's statistics (`rate` = compressed / original thought tokens,
 `search_steps`) and thinklab's (`status`, kept step indices, token counts, validator requests).
 
-`python -m thinklab.compress.data --n 1000 --out traces.jsonl` writes verbose arith training traces in
-the tiny model's format (the input of the tiny-model experiment).
+`thinklab tiny data --out-format traces --n 1000 --out traces.jsonl` writes verbose arith training traces
+in the tiny model's format (the input of the tiny-model experiment, recipes/tiny/compress.yaml), as does
+`write_arith_traces` here.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -90,29 +90,4 @@ def write_arith_traces(
 ) -> int:
     """`n` arith *train*-split traces in the tiny model's format: `{id, problem, response, answer, level}`
     with `response = "<think>\\n" + render_completion(p, style)`."""
-    problems = arith.generate(n, "train", seed)
-    rows = [
-        {
-            "id": f"arith-train-{seed}-{i:06d}",
-            "problem": p.text(),
-            "response": "<think>\n" + arith.render_completion(p, style),
-            "answer": str(p.answer),
-            "level": p.level,
-        }
-        for i, p in enumerate(problems)
-    ]
-    return write_jsonl(path, rows)
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description="Write arith training traces in the tiny model's format.")
-    ap.add_argument("--n", type=int, default=1000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--style", default=arith.SHIPPED_STYLE, choices=arith.TRACE_STYLES)
-    ap.add_argument("--out", required=True)
-    args = ap.parse_args()
-    print(f"wrote {write_arith_traces(args.out, args.n, args.seed, args.style)} traces to {args.out}")
-
-
-if __name__ == "__main__":
-    main()
+    return write_jsonl(path, arith.train_traces(n, seed, style))

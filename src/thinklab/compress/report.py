@@ -4,7 +4,7 @@ kept, and how models fine-tuned on the compressed sets do.
 Reads only files those commands write: an output JSONL (one row per trace with its `rate`, `status`,
 `original_tokens`, `compressed_tokens`) and its `<out>.summary.json`; and, optionally, the run dirs of
 `thinklab eval` on models trained on each set (their `summary.json`). The first eval run is the
-reference the others are compared with (in scripts/experiments/compress.sh, the model trained on the
+reference the others are compared with (in recipes/tiny/compress.yaml, the model trained on the
 uncompressed traces).
 """
 
@@ -67,7 +67,11 @@ def output_table(outputs: list[str | Path]) -> list[str]:
 
 
 def _eval_summary(run: str | Path) -> dict:
+    """The summary of a `thinklab eval` run dir, or of an eval `--out` folder holding exactly one."""
     path = Path(run) / "summary.json"
+    inside = sorted(Path(run).glob("*/summary.json"))
+    if not path.is_file() and len(inside) == 1:
+        path = inside[0]
     if not path.is_file():
         raise ThinklabError(f"{run}: no summary.json (not a finished `thinklab eval` run dir)")
     return json.loads(path.read_text())

@@ -1,5 +1,5 @@
 """The test-time scaling report (`thinklab report search OUT_DIR...`): markdown tables and a plot
-from the run dirs of scripts/experiments/search.sh (or of one `thinklab search --out DIR`).
+from the run dirs of recipes/tiny/search.yaml (or of one `thinklab search --out DIR`).
 
 Reads, under an output dir: value_auc*.json and value/value_training.json (value model),
 rollouts/ceiling.jsonl (the AUC no value model can beat), the

@@ -107,7 +107,7 @@ def run_train_value(cfg: ValueTrainConfig) -> Path:
 
     from thinklab.models import resolve_model_path
 
-    rows = read_rollouts(cfg.data)
+    rows = [row for path in cfg.data for row in read_rollouts(path)]
     base = str(require_value_dir(cfg.init_from)) if cfg.init_from else resolve_model_path(cfg.model)
     tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=cfg.trust_remote_code)
     if not getattr(tokenizer, "is_fast", False):
@@ -116,7 +116,7 @@ def run_train_value(cfg: ValueTrainConfig) -> Path:
         tokenizer.pad_token = tokenizer.eos_token
     examples = build_examples(rows, tokenizer, cfg.max_length, cfg.loss_on)
     if not examples:
-        raise ThinklabError(f"{cfg.data} holds no usable roll-outs")
+        raise ThinklabError(f"{', '.join(cfg.data)} hold(s) no usable roll-outs")
     if cfg.init_from:
         model = _continued_model(cfg)
     else:

@@ -14,7 +14,9 @@ LOSS_ON = ("roll-out", "generated")
 class ValueTrainConfig:
     """`thinklab train value`: a token-level value head (VGS) on a causal-LM backbone."""
 
-    data: str = option(help="Rollouts JSONL from `thinklab rollouts`.")
+    data: tuple[str, ...] = option(
+        help="Rollouts JSONL from `thinklab rollouts`; several comma-separated, read in order as one file."
+    )
     model: str = option("tiny", "Backbone: hub id, local causal-LM dir, or `tiny` (VGS: the policy itself).")
     init_from: str | None = option(
         None,
@@ -58,3 +60,7 @@ class ValueTrainConfig:
     extra_args: dict = option(
         factory=dict, help="Any other Transformers TrainingArguments field (--config / --set only)."
     )
+
+    def __post_init__(self) -> None:
+        if isinstance(self.data, str):  # one path given in Python
+            self.data = (self.data,)

@@ -235,6 +235,21 @@ def render_completion(p: ArithProblem, style: str, rng: random.Random | None = N
     return f"{render_thought(p, style, rng)}\n</think>\n\n\\boxed{{{p.answer}}}"
 
 
+def train_traces(n: int, seed: int = 0, style: str = SHIPPED_STYLE, distinct: bool = True) -> list[dict]:
+    """`n` *train*-split problems with their traces in `style`, as `{id, problem, response, answer, level}`
+    rows, `response = "<think>\\n" + render_completion(p, style)` (compress input; `thinklab tiny data`)."""
+    return [
+        {
+            "id": f"arith-train-{seed}-{i:06d}",
+            "problem": p.text(),
+            "response": "<think>\n" + render_completion(p, style),
+            "answer": str(p.answer),
+            "level": p.level,
+        }
+        for i, p in enumerate(generate(n, "train", seed, distinct=distinct))
+    ]
+
+
 def redundant_step(step: str) -> bool:
     """True for verbose-trace lines that carry no new computation (checks, recomputes, summaries)."""
     return not step.startswith("Step ") and not step.startswith("So the answer")

@@ -1,7 +1,8 @@
 """The task registry: a task is a dataset + a prompt template + an answer extractor + a grader.
 
 Adding a task is one `register(Task(...))` call (see `benchmarks.py`). `get_task("jsonl:PATH")` builds a
-task from any JSONL file of `{id, problem, answer}` on the fly.
+task from any JSONL file of `{id, problem, answer}` on the fly, and `get_task("NAME[start:stop]")` a slice
+of any task's problems (e.g. `arith:train[400:640]`, problems 400..639: a validation set next to a limit).
 
 A task also owns how it is graded (`Task.graders`), under an extraction policy: a built-in math task names
 its default policy in ``Task.metadata["extraction"]`` (``strict``); ``eval --extraction`` and ``score
@@ -13,8 +14,9 @@ is an error rather than a silent no-op. eval, score, search and rollouts all gra
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from thinklab.data.problem import Problem
@@ -107,8 +109,29 @@ def register_prefix(prefix: str, factory: Callable[[str], Task]) -> None:
     _FACTORIES[prefix] = factory
 
 
+_SLICE = re.compile(r"^(?P<base>.+)\[(?P<start>\d*):(?P<stop>\d*)\]$")
+
+
+def _sliced(name: str, base: Task, start: int | None, stop: int | None) -> Task:
+    """`base` restricted to its problems[start:stop] (per split), named `name`."""
+    where = f"{start or 0}..{'end' if stop is None else stop - 1}"
+    return replace(
+        base,
+        name=name,
+        load=lambda data_dir, split: base.load(data_dir, split)[start:stop],
+        description=f"problems {where} of {base.name}"
+        + (f" ({base.description})" if base.description else ""),
+    )
+
+
 def get_task(name: str) -> Task:
     _ensure_builtins()
+    sliced = _SLICE.match(name)
+    if sliced and name not in _REGISTRY:
+        start, stop = (int(v) if v else None for v in sliced.group("start", "stop"))
+        if start is not None and stop is not None and stop <= start:
+            raise TaskError(f"task slice {name!r} is empty: stop must be greater than start")
+        return _sliced(name, get_task(sliced.group("base")), start, stop)
     if name in _REGISTRY:
         return _REGISTRY[name]
     prefix, sep, arg = name.partition(":")

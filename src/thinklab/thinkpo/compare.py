@@ -54,7 +54,11 @@ def compare_table(runs: dict[str, str | Path] | Iterable[tuple[str, str | Path]]
 
 
 def parse_runs(args: Iterable[str]) -> list[tuple[str, str]]:
-    """`LABEL=RUN_DIR` arguments as (label, run dir) pairs; a label may repeat (one phase, several tasks)."""
+    """`LABEL=RUN_DIR` arguments as (label, run dir) pairs; a label may repeat (one phase, several tasks).
+    A folder that is not a run dir itself (an eval `--out`) stands for every run dir in it, in name order,
+    all under its label: `before=runs/thinkpo/eval/before` = the concise model on each task."""
+    from pathlib import Path
+
     from thinklab.errors import ThinklabError
 
     runs = []
@@ -62,7 +66,12 @@ def parse_runs(args: Iterable[str]) -> list[tuple[str, str]]:
         label, sep, path = arg.partition("=")
         if not sep or not label or not path:
             raise ThinklabError(f"expected LABEL=RUN_DIR, got {arg!r}")
-        runs.append((label, path))
+        folder = Path(path)
+        inside = sorted(p.parent for p in folder.glob("*/summary.json"))
+        if folder.is_dir() and not (folder / "summary.json").is_file() and inside:
+            runs += [(label, str(d)) for d in inside]
+        else:
+            runs.append((label, path))
     if not runs:
         raise ThinklabError("give at least one LABEL=RUN_DIR")
     return runs
