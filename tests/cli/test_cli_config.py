@@ -164,3 +164,18 @@ def test_docs_cli_md_is_generated_from_the_config_classes():
     assert (ROOT / "docs" / "cli.md").read_text() == render(), (
         "docs/cli.md is stale: python -m thinklab.cli.reference > docs/cli.md"
     )
+
+
+def test_config_may_be_a_recipe_holding_one_step_of_this_command(tmp_path):
+    seen: list[Toy] = []
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        "steps:\n  - command: toy\n    path: p.jsonl\n    lr: 0.5\n  - command: other\n    x: 1\n"
+    )
+    r = CliRunner().invoke(_toy_app(seen), ["toy", "--config", str(recipe)])
+    assert r.exit_code == 0, r.output
+    assert (seen[0].path, seen[0].lr) == ("p.jsonl", 0.5)
+    recipe.write_text("steps:\n  - {command: toy, step: a, path: p}\n  - {command: toy, step: b, path: q}\n")
+    r = CliRunner().invoke(_toy_app(seen), ["toy", "--config", str(recipe)])
+    assert isinstance(r.exception, ThinklabError)
+    assert "2 `toy` steps (a, b)" in str(r.exception) and len(seen) == 1

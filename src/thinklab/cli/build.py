@@ -22,6 +22,7 @@ from typing import Any
 import typer
 
 from thinklab.config import apply_sets, from_mapping, load_yaml, strip_optional, type_hints
+from thinklab.errors import ThinklabError
 
 # By name: Typer vendors its own copy of click, whose ParameterSource is not the installed click's.
 _DEFAULT_SOURCES = ("DEFAULT", "DEFAULT_MAP")
@@ -79,6 +80,19 @@ def _parameter(f: dataclasses.Field, kind: Any) -> inspect.Parameter:
     return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation)
 
 
+def _recipe_step(recipe: dict[str, Any], path: Path, command: str) -> dict[str, Any]:
+    """The options of the one step of a recipe that runs `command` (so `thinklab star --config
+    recipes/tiny/star.yaml` works); several such steps are an error naming them."""
+    steps = [s for s in recipe.get("steps") or [] if isinstance(s, dict) and s.get("command") == command]
+    if len(steps) != 1:
+        names = ", ".join(str(s.get("step") or s.get("command")) for s in steps)
+        where = f"{len(steps)} `{command}` steps ({names})" if steps else f"no `{command}` step"
+        raise ThinklabError(
+            f"{path} is a recipe with {where}; run it with `thinklab recipe {path}` (--only STEP for one step)"
+        )
+    return {k: v for k, v in steps[0].items() if k not in ("command", "step", "creates")}
+
+
 def config_command(
     group: typer.Typer, name: str, cls: type, *, hidden: bool = False, no_args_is_help: bool = False
 ) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
@@ -116,6 +130,8 @@ def config_command(
             config_file = given.pop("config_file_")
             sets = given.pop("set_")
             values = load_yaml(config_file) if config_file else {}
+            if "steps" in values:  # a recipe: this command's step in it
+                values = _recipe_step(values, config_file, ctx.command_path.split(" ", 1)[-1])
             apply_sets(values, sets)
             for key, value in given.items():
                 # Only what the user typed (or set in the environment) overrides --config and --set.
