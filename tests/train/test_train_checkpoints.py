@@ -165,7 +165,7 @@ def _grpo(tmp_path: Path, out: Path, **kw):
         prompts_per_rollout=2,
         prompts_per_update=2,
         num_generations=2,
-        max_completion_length=8,
+        max_tokens=8,
         max_prompts=4,
     )
     return run_grpo(GRPORunConfig(**{**cfg, **kw}))
