@@ -78,13 +78,6 @@ def output_row(
     return {"id": item.key, **row, **stats}
 
 
-def done_keys(path: str | os.PathLike[str]) -> set[str]:
-    """Keys already written to an output file (a torn last line from a kill is ignored)."""
-    if not os.path.exists(path):
-        return set()
-    return {str(r["id"]) for r in read_jsonl(path, allow_partial_last_line=True) if "id" in r}
-
-
 def write_arith_traces(
     path: str | os.PathLike[str], n: int, seed: int = 0, style: str = arith.SHIPPED_STYLE
 ) -> int:

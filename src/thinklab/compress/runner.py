@@ -25,13 +25,14 @@ from typing import Any
 from thinklab.backends import SamplingParams, load_backend_from_args
 from thinklab.compress.bis import ATTN_NORMS, BISJob, BISScorer, ScorerConfig, cache_key, score_jobs
 from thinklab.compress.bis import scorer_fingerprint as _fingerprint
-from thinklab.compress.data import OUT_FORMATS, TraceItem, done_keys, load_items, output_row
+from thinklab.compress.data import OUT_FORMATS, TraceItem, load_items, output_row
 from thinklab.compress.search import AStarConfig, Job, SearchResult, run_lockstep
 from thinklab.compress.steps import StepSplitter, unescape
 from thinklab.compress.validator import Sample, Validator, ValidatorConfig
 from thinklab.config import option
 from thinklab.data.jsonl import append_jsonl, read_jsonl, write_jsonl
 from thinklab.errors import ThinklabError
+from thinklab.eval import rundir
 from thinklab.grading import extract_answer
 
 REFERENCES = ("solution", "answer")
@@ -115,6 +116,12 @@ class CompressConfig:
         if self.width < 1 or self.scorer_workers < 1:
             raise ThinklabError("--width and --scorer-workers must be at least 1")
 
+    def identity(self) -> dict[str, Any]:
+        """Settings that change the output rows (a rerun with others is refused, not mixed in); where
+        the output goes, how much of the input, and how the work is spread over processes do not."""
+        skip = {"out", "limit", "overwrite", "scorer_workers", "scorer_device", "cache", "trust_remote_code"}
+        return {k: v for k, v in asdict(self).items() if k not in skip}
+
     def scorer_config(self) -> ScorerConfig:
         return ScorerConfig(
             model=self.scorer,
@@ -162,9 +169,8 @@ def run_compress(
     items = load_items(cfg.data, cfg.trace_format, cfg.limit)
     out = Path(cfg.out)
     if cfg.overwrite:
-        for p in (out, Path(cfg.summary_path())):
-            p.unlink(missing_ok=True)
-    done = done_keys(out)
+        Path(cfg.summary_path()).unlink(missing_ok=True)
+    done, _ = rundir.resume_output(out, cfg.identity(), asdict(cfg), cfg.overwrite)
     usable = [it for it in items if it.trace.finished]
     skipped = len(items) - len(usable)
     todo = [it for it in usable if it.key not in done]

@@ -74,6 +74,43 @@ def prepare(run_dir: Path, config: dict[str, Any], overwrite: bool) -> None:
         raise ThinklabError(f"cannot write run dir {run_dir}: {exc.strerror or exc}") from None
 
 
+def settings_path(out: Path) -> Path:
+    return out.with_name(out.name + ".config.json")
+
+
+def resume_output(
+    out: Path, identity: dict[str, Any], config: dict[str, Any], overwrite: bool
+) -> tuple[set[str], dict[str, Any]]:
+    """The one-file form of a run (rollouts, compress): rows appended to one JSONL, each keyed by `id`,
+    with the settings beside it (`<out>.config.json`). Returns the ids already written and the stored
+    settings. `overwrite` deletes both; a file made with other settings is refused (resuming it would mix
+    rows of two configurations); a torn last line from a kill is ignored. A file without settings (made
+    before they were recorded) is adopted with the current ones."""
+    from thinklab.data.jsonl import read_jsonl
+
+    meta = settings_path(out)
+    if overwrite:
+        out.unlink(missing_ok=True)
+        meta.unlink(missing_ok=True)
+    if out.is_dir():
+        raise ThinklabError(f"--out {out} is a folder; give a .jsonl file path")
+    identity = json.loads(json.dumps(identity, default=_default))  # as stored (tuples become lists)
+    stored: dict[str, Any] = {}
+    if meta.exists():
+        stored = read_json(meta, "the run's settings; delete it with its file, or use --overwrite")
+        if not isinstance(stored, dict) or stored.get("identity") != identity:
+            raise ThinklabError(f"{out} was made with other settings; use --overwrite or another --out")
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_json(meta, {"identity": identity, "config": config})
+    done = (
+        {str(r["id"]) for r in read_jsonl(out, allow_partial_last_line=True) if "id" in r}
+        if out.exists()
+        else set()
+    )
+    return done, stored
+
+
 def read_json(path: Path, what: str) -> Any:
     """A JSON file thinklab wrote; a damaged one (hand edit, full disk) is a one-line error naming
     the file and `what` to do, not a traceback."""

@@ -18,7 +18,6 @@ file. The settings are stored beside it (`<out>.config.json`); a rerun with othe
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from thinklab.backends.forcing import thinking_format
 from thinklab.config import option
 from thinklab.data.jsonl import append_jsonl, read_jsonl
 from thinklab.errors import ThinklabError
+from thinklab.eval import rundir
 from thinklab.prompting.modes import ChatPrompt, continue_prompt, prompt_for
 from thinklab.tasks.registry import get_task
 
@@ -70,13 +70,11 @@ class RolloutConfig:
     def identity(self) -> dict[str, Any]:
         """Settings that change the file's rows, and the policy's *content* (a retrained `tiny` at the
         same path must not resume an old file)."""
-        from thinklab.eval.rundir import model_fingerprint
-
         skip = {"limit", "out", "overwrite", "chunk_size"}
         if not self.rollin_sampling:
             skip.add("rollin_sampling")  # files made before the option existed still resume
         ident = {k: v for k, v in asdict(self).items() if k not in skip}
-        ident["model_fingerprint"] = model_fingerprint(self.model)
+        ident["model_fingerprint"] = rundir.model_fingerprint(self.model)
         return ident
 
 
@@ -125,22 +123,7 @@ def build_rollouts(cfg: RolloutConfig, backend: Any = None, console: Any = None)
         raise ThinklabError("greedy roll-ins are all the same trace: use --n-rollins 1 with them")
 
     out = Path(cfg.out)
-    meta_path = out.with_name(out.name + ".config.json")
-    if cfg.overwrite:
-        out.unlink(missing_ok=True)
-        meta_path.unlink(missing_ok=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    identity = json.loads(json.dumps(cfg.identity()))  # as stored (tuples become lists)
-    stored: dict = {}
-    if meta_path.exists():
-        from thinklab.eval.rundir import read_json
-
-        stored = read_json(meta_path, "the rollouts' settings; delete it with its file, or use --overwrite")
-        if stored.get("identity") != identity:
-            raise ThinklabError(f"{out} was made with other settings; use --overwrite or another --out")
-    else:
-        meta_path.write_text(json.dumps({"identity": cfg.identity(), "config": asdict(cfg)}, indent=2) + "\n")
-    done = {r["id"] for r in read_jsonl(out, allow_partial_last_line=True)} if out.exists() else set()
+    done, stored = rundir.resume_output(out, cfg.identity(), asdict(cfg), cfg.overwrite)
     todo = [p for p in problems if p.id not in done]
     # Seeds are drawn per chunk (and the backend batches a chunk together), so the chunk size decides
     # which samples the remaining problems get: resuming with another size would silently change them.
