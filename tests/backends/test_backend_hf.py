@@ -104,6 +104,7 @@ def test_wait_extension_lengthens_thinking(backend):
     assert all(r[0].extensions >= 1 and "Wait" in r[0].text for r in ext)
 
 
+@pytest.mark.slow  # fast tier: test_llama_steps_equal_the_models_own_forward + test_family_decode chain it
 def test_loop_decoder_equals_model_generate(prompts):
     """The default decoder (preallocated cache, finished rows dropped) writes the same greedy tokens as
     `model.generate` on the same batches, stop strings included."""

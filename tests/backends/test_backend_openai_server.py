@@ -23,6 +23,9 @@ from thinklab.prompting.modes import ChatPrompt, prompt_for
 from thinklab.tasks import arith
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# End to end over HTTP: a real `transformers serve` process (~50 s to start and load on 2 cores). The
+# backend's protocol handling is tested without a server in test_backend_openai_protocol.py.
+pytestmark = pytest.mark.slow
 
 
 def _free_port() -> int:

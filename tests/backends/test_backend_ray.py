@@ -58,6 +58,7 @@ def _texts(rows):
     return [[(c.text, c.tokens, c.finish_reason, c.stop_reason) for c in row] for row in rows]
 
 
+@pytest.mark.slow  # a local Ray cluster (~20 s to start on 2 cores)
 def test_greedy_and_scores_equal_plain_hf(hf, prompts, replicas2):
     params = SamplingParams(max_tokens=40, n=2, stop=("</think>",))
     ref = hf.generate(prompts, params)
@@ -73,6 +74,7 @@ def test_greedy_and_scores_equal_plain_hf(hf, prompts, replicas2):
     assert replicas2.generate([], params) == []
 
 
+@pytest.mark.slow  # a local Ray cluster (~20 s to start on 2 cores)
 def test_sampling_is_independent_of_placement_and_equals_hf_with_one_shard(hf, prompts, replicas2):
     params = SamplingParams(max_tokens=24, temperature=1.0, n=2, seed=11)
     first = _texts(replicas2.generate(prompts, params))
@@ -98,6 +100,7 @@ def _shard_size(backend, size: int | None):
         backend.config = saved
 
 
+@pytest.mark.slow  # a local Ray cluster (~20 s to start on 2 cores)
 def test_replica_killed_mid_eval_loses_and_duplicates_nothing(tmp_path, hf, replicas2):
     ref = run_eval(EvalConfig(**EVAL, out=str(tmp_path / "hf")), backend=hf)
     victim = replicas2.pids()[0]  # asked now: a busy replica answers only after its shard
@@ -204,6 +207,7 @@ def _session(sid: int) -> dict[int, str]:
     return found
 
 
+@pytest.mark.slow  # a local Ray cluster (~20 s to start on 2 cores)
 def test_a_replica_that_cannot_load_is_one_line(cluster):
     with pytest.raises(BackendError, match=r"could not load 'tiny': .*bad argument for the hf backend"):
         load_backend("ray", "tiny", batch_sise=4)  # a typo reaches the inner backend inside the replica

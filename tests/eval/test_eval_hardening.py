@@ -124,7 +124,12 @@ def test_resume_with_everything_on_disk_still_reports_parameters(monkeypatch, tm
     assert result.run_dir == out / finished_run.name
     summary = json.loads((result.run_dir / "summary.json").read_text())
     assert summary["num_parameters"] == 3533824  # the shipped tiny model (embeddings tied: counted once)
-    assert summary["budgets"]["8"]["acu_params"] is not None
+    # CoT-Valve's ACU from the samples on disk: 100 x accuracy / (params in billions x mean tokens)
+    records = [json.loads(x) for x in (result.run_dir / "samples.jsonl").read_text().splitlines()]
+    acc = sum(r["correct"] for r in records) / len(records)  # 1 sample a problem: avg@1 = the mean
+    tokens = sum(r["tokens"] for r in records) / len(records)
+    assert len(records) == 2 and tokens > 0
+    assert summary["budgets"]["8"]["acu_params"] == pytest.approx(100 * acc / (3533824 / 1e9 * tokens))
 
 
 def test_prompts_too_long_for_the_context_are_counted_and_shown(monkeypatch, capsys, tmp_path):

@@ -5,6 +5,7 @@ plus the mode's prefill, token by token, whatever part of the prefill the templa
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -44,7 +45,9 @@ EXPECTED_TAIL = {
 RECOGNISED = {"r1": "r1", "r1-old": "r1", "qwen3": "qwen3", "qwen3-thinking": "qwen3-thinking", "s1": "s1"}
 
 
+@functools.cache
 def _tokenizer(family: str):
+    """Loaded once per family for the module (~1-3 s each on 2 cores); the tests only read it."""
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(family_fixture_dir(family))

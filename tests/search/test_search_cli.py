@@ -63,6 +63,7 @@ def _cfg(tmp_path, **kw):
     return SearchConfig(**{**base, **kw})
 
 
+@pytest.mark.slow
 def test_budgets_are_nested_and_resume_regenerates_identically(tiny, tmp_path):
     from thinklab.search.runner import run_search
 

@@ -27,6 +27,7 @@ def test_shipped_checkpoint_is_a_standard_small_hf_model():
     assert tok.chat_template and tok.convert_tokens_to_ids("</think>") != tok.unk_token_id
 
 
+@pytest.mark.slow  # hundreds of problems generated in full
 def test_shipped_model_solves_held_out_problems_by_thinking():
     backend = load_backend("hf", "tiny")
     problems = arith.generate(arith.DEFAULT_TEST_SIZE, "test", arith.DEFAULT_TEST_SEED)[
@@ -82,6 +83,7 @@ def test_smoke_training_run_produces_a_loadable_model(tmp_path):
     assert not (path / "trainer").exists()
 
 
+@pytest.mark.slow  # hundreds of problems generated in full
 def test_thinking_matters_on_the_harder_half():
     """No-think accuracy on levels 5-8 is at most half the thinking accuracy, and a cut at about half the
     mean response length loses most of the accuracy."""
@@ -105,6 +107,7 @@ def test_thinking_matters_on_the_harder_half():
     assert accuracy("standard", 80) <= think / 2
 
 
+@pytest.mark.slow  # hundreds of problems generated in full
 def test_verbose_traces_are_redundant_for_the_shipped_model():
     """Gold traces fed back as thinking: with the redundant lines removed the model still answers; with
     no thinking it cannot. (Without the conclusion line the shipped model mostly fails, 1.5% on 400:
