@@ -401,8 +401,15 @@ def test_checkpoints_with_logprob_head_resume(tmp_path, monkeypatch):
     record = json.loads((out / "value_training.json").read_text())
     assert record["steps"] == 4 and sum(forwards) == 2
     assert not (out / "trainer").exists() and not (tmp_path / ".vm.partial").exists()
+    # The resumed dir loads with the frozen policy copy its head reads, and scores a prefix as the head
+    # does by hand: the success probability of the last token's logits from one plain forward.
     fn = ValueFunction.load(out, device="cpu")
-    assert 0.0 <= fn.values([rows[0]["prompt"] + rows[0]["roll_in"]])[0] <= 1.0
+    assert fn.model.logprob_model is not None
+    text = rows[0]["prompt"] + rows[0]["roll_in"]
+    ids = torch.tensor([encode(fn.tokenizer, text)["input_ids"]])
+    with torch.inference_mode():
+        logits = fn.model(input_ids=ids, attention_mask=torch.ones_like(ids))["logits"][0, -1]
+    assert fn.values([text]) == pytest.approx([fn.model.success_probs(logits).item()], abs=1e-6)
 
 
 def test_finished_ranking_is_within_problem_by_hand():

@@ -53,19 +53,23 @@ def _save_vgs(out: Path, shards: int = 1) -> dict[str, torch.Tensor]:
     return state
 
 
-def _by_hand(state: dict[str, torch.Tensor], vgs_dir: Path, text: str) -> float:
-    """VGS's `success_probs[:, -1]`: softmax of the head's logits at the last token, class 1."""
+def _by_hand(state: dict[str, torch.Tensor], vgs_dir: Path, texts: list[str]) -> list[float]:
+    """VGS's `success_probs[:, -1]`: softmax of the head's logits at the last token, class 1 (one text
+    at a time, no padding)."""
     from transformers import AutoTokenizer, Qwen2Model
 
     backbone = Qwen2Model.from_pretrained(
         str(vgs_dir), dtype=torch.float32
     ).eval()  # prefix `model.` stripped by Transformers
     tok = AutoTokenizer.from_pretrained(str(vgs_dir))
-    ids = torch.tensor([encode(tok, text)["input_ids"]])
-    with torch.no_grad():
-        hidden = backbone(input_ids=ids).last_hidden_state[0, -1]
-        logits = state["score.2.weight"] @ torch.relu(state["score.0.weight"] @ hidden)
-    return torch.softmax(logits, -1)[1].item()
+    probs = []
+    for text in texts:
+        ids = torch.tensor([encode(tok, text)["input_ids"]])
+        with torch.no_grad():
+            hidden = backbone(input_ids=ids).last_hidden_state[0, -1]
+            logits = state["score.2.weight"] @ torch.relu(state["score.0.weight"] @ hidden)
+        probs.append(torch.softmax(logits, -1)[1].item())
+    return probs
 
 
 @pytest.mark.parametrize("shards", [1, 2])
@@ -85,7 +89,7 @@ def test_vgs_classifier_scores_like_its_own_forward(tmp_path, shards):
     )
     texts = ["Okay, 2+3 is 5.", "Okay, so I add them.\n</think>\n\n\\boxed{5}", "Hmm"]
     got = fn([prompt] * 3, texts)
-    want = [_by_hand(state, vgs, prompt + t) for t in texts]
+    want = _by_hand(state, vgs, [prompt + t for t in texts])
     assert got == pytest.approx(want, abs=1e-5)
     assert len(set(round(v, 6) for v in got)) == 3  # the head is read: different prefixes, different values
 
