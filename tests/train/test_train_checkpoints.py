@@ -206,9 +206,15 @@ def test_killed_while_saving_leaves_no_model_dir_and_a_rerun_completes(name, tmp
 
         ValueFunction.load(out, device="cpu")
     else:
+        import torch
+        from safetensors.torch import load_file
+
         from thinklab.backends import load_backend
 
-        assert load_backend("hf", str(out)).model is not None
+        # the rerun's weights are whole: every tensor in the dir is what the loaded model holds
+        state = load_backend("hf", str(out)).model.state_dict()
+        on_disk = {k: v for f in out.glob("*.safetensors") for k, v in load_file(str(f)).items()}
+        assert on_disk and all(torch.equal(state[k], v) for k, v in on_disk.items()), sorted(on_disk)
 
 
 def test_sft_killed_after_a_checkpoint_resumes_from_it(tmp_path, monkeypatch):
