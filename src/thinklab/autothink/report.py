@@ -208,9 +208,6 @@ def plot_stages(reports: list[dict], out: str | Path, baseline: dict | None = No
     ax.set_title(
         f"AutoThink per stage (budget {reports[-1]['budget']})" if reports else "AutoThink per stage"
     )
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    from thinklab.eval.plot import save_figure
+
+    return save_figure(fig, out)

@@ -175,9 +175,6 @@ def plot_report(
         ax.set_title("trained on each set (labels: budget)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    out = Path(png)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    from thinklab.eval.plot import save_figure
+
+    return save_figure(fig, png)

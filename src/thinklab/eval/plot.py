@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 
 def load_summary(run_dir: Path) -> dict:
@@ -46,9 +47,16 @@ def plot_runs(
     ax.grid(alpha=0.3)
     ax.set_title(title or "accuracy vs tokens (labels: budget)")
     ax.legend(fontsize=8)
+    return save_figure(fig, out)
+
+
+def save_figure(fig: Any, out: str | Path, dpi: int | None = None) -> Path:
+    """Lay out, write (creating the folder) and close a figure: every report's plot ends here."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    fig.savefig(out, dpi=dpi)
     plt.close(fig)
     return out

@@ -380,11 +380,9 @@ def plot_report(outs: list[Path], png: Path, pool: bool = False) -> Path | None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         ax.set_title(f"paired differences against majority, {len(outs)} output dir(s) pooled")
-        fig.tight_layout()
-        png.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(png)
-        plt.close(fig)
-        return png
+        from thinklab.eval.plot import save_figure
+
+        return save_figure(fig, png)
     from thinklab.eval.plot import plot_runs
 
     dirs, labels = [], []

@@ -88,12 +88,9 @@ def plot_curve(reports: list[dict], out: str | Path) -> Path:
     lines, labels = ax.get_legend_handles_labels()
     l2, lab2 = ax2.get_legend_handles_labels()
     ax.legend(lines + l2, labels + lab2, loc="lower right", fontsize=8)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    from thinklab.eval.plot import save_figure
+
+    return save_figure(fig, out, dpi=120)
 
 
 def report(

@@ -109,9 +109,6 @@ def plot_compare(runs: Iterable[tuple[str, str | Path]], out: str | Path) -> Pat
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title("ThinkPO: accuracy vs response length per run")
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    from thinklab.eval.plot import save_figure
+
+    return save_figure(fig, out)
