@@ -31,7 +31,7 @@ CONFIG = {
     "rationalize_tries": 1,
     "max_steps": 9,
     "check_equations": True,
-    "system": None,
+    "system_prompt": None,
     "prompt_template": "{problem}",
     "rationalize_template": "{problem}\nThe correct final answer is '{answer}'.",
     "prompt_mode": "standard",
@@ -52,7 +52,7 @@ DATA_FILES = ["problems.json", "generate.jsonl", "merged.jsonl", "train.jsonl", 
 
 def _start(tmp_path: Path, name: str, resume: bool = False, kill_at: str | None = None) -> subprocess.Popen:
     cfg = tmp_path / f"{name}.yaml"
-    cfg.write_text(yaml.safe_dump({**CONFIG, "out_dir": str(tmp_path / name)}))
+    cfg.write_text(yaml.safe_dump({**CONFIG, "out": str(tmp_path / name)}))
     cmd = [sys.executable, "-m", "thinklab", "star", "--config", str(cfg)] + (["--resume"] if resume else [])
     env = {k: v for k, v in os.environ.items() if k != KILL_ENV}
     env["OMP_NUM_THREADS"] = "1"
