@@ -65,19 +65,14 @@ def strip_optional(kind: Any) -> tuple[Any, bool]:
     return kind, False
 
 
-def _coerce(value: Any, kind: Any, where: str) -> Any:
-    """`value` (from YAML, `--set` or a command-line string) as a value of the field type `kind`."""
+def _coerce(value: Any, kind: Any, where: str, key: str) -> Any:
+    """`value` (from YAML, `--set` or a command-line string) as a value of the field type `kind`; errors
+    name `where` (the config file or the command) and the dotted `key`."""
     kind, optional = strip_optional(kind)
     if value is None:
         return None
     if dataclasses.is_dataclass(kind):
-        return from_mapping(
-            kind,
-            value,
-            where.rpartition(": ")[0] or where,
-            check_required=False,
-            prefix=where.rpartition(": ")[2] + ".",
-        )
+        return from_mapping(kind, value, where, check_required=False, prefix=key + ".")
     origin = typing.get_origin(kind)
     if origin in (tuple, list):
         item = (typing.get_args(kind) or (str,))[0]
@@ -86,15 +81,15 @@ def _coerce(value: Any, kind: Any, where: str) -> Any:
             # value lost in editing, and a sweep that silently runs one budget fewer looks complete.
             parts = value.split(",")
             if value.strip() and any(not p.strip() for p in parts):
-                raise ThinklabError(f"{where}: malformed list {value!r}: empty item")
+                raise ThinklabError(f"{where}: {key}: malformed list {value!r}: empty item")
             value = [p.strip() for p in parts if p.strip()]
         elif not isinstance(value, list | tuple):
             value = [value]
-        items = [_coerce(v, item, where) for v in value]
+        items = [_coerce(v, item, where, key) for v in value]
         return tuple(items) if origin is tuple else items
     if origin is dict or kind is dict:
         if not isinstance(value, dict):
-            raise ThinklabError(f"{where}: expected a mapping, got {value!r}")
+            raise ThinklabError(f"{where}: {key}: expected a mapping, got {value!r}")
         return value
     try:
         if kind is bool:
@@ -122,7 +117,7 @@ def _coerce(value: Any, kind: Any, where: str) -> Any:
     except (TypeError, ValueError):
         name = getattr(kind, "__name__", str(kind))
         raise ThinklabError(
-            f"{where}: expected {'a ' if name != 'int' else 'an '}{name}, got {value!r}"
+            f"{where}: {key}: expected {'a ' if name != 'int' else 'an '}{name}, got {value!r}"
         ) from None
     return value
 
@@ -145,12 +140,13 @@ def from_mapping(
             hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
             raise ThinklabError(f"{where}: unknown option {prefix}{key}{hint}; valid: {', '.join(known)}")
     hints = type_hints(cls)
-    kwargs = {key: _coerce(value, hints[key], f"{where}: {prefix}{key}") for key, value in values.items()}
+    kwargs = {key: _coerce(value, hints[key], where, prefix + key) for key, value in values.items()}
     if check_required:
         missing = [n for n, f in known.items() if f.metadata.get("required") and kwargs.get(n) is None]
         if missing:
             flags = ", ".join(
-                n.upper() if known[n].metadata.get("argument") else "--" + n.replace("_", "-") for n in missing
+                n.upper() if known[n].metadata.get("argument") else "--" + n.replace("_", "-")
+                for n in missing
             )
             raise ThinklabError(f"{where}: missing required option(s) {flags}")
     try:

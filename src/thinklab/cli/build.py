@@ -28,8 +28,18 @@ from thinklab.errors import ThinklabError
 _DEFAULT_SOURCES = ("DEFAULT", "DEFAULT_MAP")
 
 
+# Keys of a recipe step that are not the command's options (`thinklab.cli.recipe`).
+STEP_KEYS = ("command", "step", "creates")
+
+
 def option_name(field_name: str) -> str:
     return "--" + field_name.replace("_", "-")
+
+
+def flag_names(f: dataclasses.Field) -> str:
+    """A boolean option's `--on/--off` declaration: the field's own (`--validator-chat/--validator-raw`)
+    or `--name/--no-name`."""
+    return f.metadata.get("flag") or f"{option_name(f.name)}/--no-{f.name.replace('_', '-')}"
 
 
 def cli_fields(cls: type) -> list[tuple[dataclasses.Field, Any]]:
@@ -52,7 +62,7 @@ def cli_fields(cls: type) -> list[tuple[dataclasses.Field, Any]]:
     return out
 
 
-def _cli_default(f: dataclasses.Field) -> Any:
+def cli_default(f: dataclasses.Field) -> Any:
     """The default a command-line option shows in `--help` (tuples as the comma list one would type)."""
     if f.metadata.get("required"):
         return None
@@ -67,13 +77,11 @@ def _parameter(f: dataclasses.Field, kind: Any) -> inspect.Parameter:
     help_text = meta.get("help", "")
     if meta.get("required"):
         help_text += " [required: here, in --config or by --set]"
-    default = _cli_default(f)
+    default = cli_default(f)
     if meta.get("argument"):
         info = typer.Argument(None if kind is not str else default, help=help_text, show_default=False)
     else:
-        decls = [meta["flag"]] if meta.get("flag") else [option_name(f.name)]
-        if kind is bool and not meta.get("flag"):
-            decls = [f"{option_name(f.name)}/--no-{f.name.replace('_', '-')}"]
+        decls = [flag_names(f)] if kind is bool or meta.get("flag") else [option_name(f.name)]
         shown = default not in (None, "") and len(str(default)) <= 60  # long prompt texts: see docs/cli.md
         info = typer.Option(default, *decls, help=help_text, show_default=shown)
     annotation = kind if default is not None else kind | None
@@ -90,7 +98,7 @@ def _recipe_step(recipe: dict[str, Any], path: Path, command: str) -> dict[str, 
         raise ThinklabError(
             f"{path} is a recipe with {where}; run it with `thinklab recipe {path}` (--only STEP for one step)"
         )
-    return {k: v for k, v in steps[0].items() if k not in ("command", "step", "creates")}
+    return {k: v for k, v in steps[0].items() if k not in STEP_KEYS}
 
 
 def config_command(

@@ -17,11 +17,9 @@ from typing import Any
 
 import typer
 
-from thinklab.cli.build import config_command, option_name
+from thinklab.cli.build import STEP_KEYS, config_command, flag_names, option_name
 from thinklab.config import from_mapping, load_yaml, option
 from thinklab.errors import ThinklabError
-
-RESERVED = ("command", "step", "creates")
 
 
 @dataclass
@@ -77,7 +75,7 @@ def load_recipe(path: str | Path, app: typer.Typer) -> tuple[str, list[Step]]:
             raise ThinklabError(
                 f"{path}: step {i}: unknown command {command!r}; one of: {', '.join(sorted(known))}"
             )
-        options = {k: v for k, v in raw.items() if k not in RESERVED}
+        options = {k: v for k, v in raw.items() if k not in STEP_KEYS}
         name = str(raw.get("step") or command)
         cfg = from_mapping(known[command].config_class, dict(options), f"{path}: step {i} ({name})")
         out.append(Step(i, name, command, cfg, options, raw.get("creates")))
@@ -95,8 +93,7 @@ def command_line(step: Step) -> str:
         elif meta.get("argument"):
             words += [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
         elif isinstance(value, bool):
-            flag = meta.get("flag")
-            on, _, off = (flag or f"{option_name(key)}/--no-{key.replace('_', '-')}").partition("/")
+            on, _, off = flag_names(fields[key]).partition("/")
             words.append(on if value else off)
         elif value is None:
             words += ["--set", f"{key}=null"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from thinklab.cli.build import _cli_default, option_name
+from thinklab.cli.build import cli_default, option_name
 from thinklab.config import strip_optional, type_hints
 
 HEADER = """# Command-line reference
@@ -84,7 +84,7 @@ def command_section(path: str, cls: type, doc: str) -> list[str]:
         if meta.get("required"):
             default = "required"
         else:
-            value = _cli_default(f)
+            value = cli_default(f)
             if dataclasses.is_dataclass(value):
                 default = "(section)"
             elif value in (None, ""):

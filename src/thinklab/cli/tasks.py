@@ -46,7 +46,6 @@ class TaskShowConfig:
 def _count(task: Task, data_dir: Path | None) -> str:
     """Number of problems if the data is found locally, else "-" (no download, no error)."""
     from thinklab.data.jsonl import read_jsonl
-    from thinklab.errors import ThinklabError
     from thinklab.tasks.benchmarks import resolve_data_dir
 
     data_file = task.metadata.get("data_file")
